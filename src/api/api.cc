@@ -1,0 +1,713 @@
+#include "api/api.h"
+
+#include <openssl/crypto.h>
+
+#include <algorithm>
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+#include "api/usage_json.h"
+#include "core/quantity.h"
+
+namespace ryuryo::api {
+
+namespace {
+
+using json = nlohmann::json;
+
+constexpr size_t kListLimitMax = 1000;
+constexpr size_t kEventsLimitMax = 1000;
+constexpr size_t kHistoryPointsMax = 100'000;
+
+std::vector<std::string_view> SplitPath(std::string_view path) {
+  std::vector<std::string_view> parts;
+  size_t i = 0;
+  while (i < path.size()) {
+    while (i < path.size() && path[i] == '/') ++i;
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    if (j > i) parts.push_back(path.substr(i, j - i));
+    i = j;
+  }
+  return parts;
+}
+
+HttpResponse JsonOk(const json& j, int status = 200) { return HttpResponse::Json(status, j.dump()); }
+
+HttpResponse Bad(std::string msg) { return HttpResponse::Error(Status::InvalidArgument(std::move(msg))); }
+
+bool ParseUint(std::string_view s, uint64_t* v) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
+  return ec == std::errc() && p == s.data() + s.size() && !s.empty();
+}
+
+json TimeOrNull(const Zone& z, Millis t) { return t == 0 ? json(nullptr) : json(z.FormatRfc3339(t)); }
+
+json LineJson(const Meter& m, const Line& l) {
+  const Balance& b = m.BalanceOf(l);
+  json j;
+  j["id"] = l.id;
+  j["plan"] = b.plan ? b.plan->id : "";
+  j["account"] = l.account.empty() ? json(nullptr) : json(l.account);
+  j["msisdn"] = l.msisdn.empty() ? json(nullptr) : json("+" + l.msisdn);
+  j["imsi"] = l.imsi.empty() ? json(nullptr) : json(l.imsi);
+  j["iccid"] = l.iccid.empty() ? json(nullptr) : json(l.iccid);
+  j["timezone"] = b.zone.name();
+  j["locale"] = l.locale;
+  j["pool"] = l.pool.empty() ? json(nullptr) : json(l.pool);
+  j["created_at"] = b.zone.FormatRfc3339(l.created_at);
+  j["state"] = LineStateName(b.state);
+  return j;
+}
+
+json BucketJson(const Zone& z, const Bucket& k) {
+  return {{"id", k.id},
+          {"kind", BucketKindName(k.kind)},
+          {"quota", k.quota_bytes},
+          {"used", k.used_bytes},
+          {"remaining", k.remaining()},
+          {"valid_from", z.FormatRfc3339(k.valid_from)},
+          {"expires_at", z.FormatRfc3339(k.expires_at)},
+          {"topup_id", k.topup_id.empty() ? json(nullptr) : json(k.topup_id)}};
+}
+
+json UsageJson(const Meter& m, const Line& l, Millis now) {
+  UsageView v = m.Usage(l, now);
+  const Balance& b = *v.balance;
+  const Plan& p = *b.plan;
+  const Zone& z = b.zone;
+  json j;
+  j["line"] = l.id;
+  j["plan"] = p.id;
+  j["plan_name"] = p.name;
+  j["plan_kind"] = PlanKindName(p.kind);
+  j["timezone"] = z.name();
+  j["locale"] = l.locale;
+  j["used"] = v.used_bytes;
+  j["bytes_up"] = b.cycle_bytes_up;
+  j["bytes_down"] = b.cycle_bytes_down;
+  j["quota"] = v.has_quota ? json(v.quota_bytes) : json(nullptr);
+  j["remaining"] = v.has_quota ? json(v.remaining_bytes) : json(nullptr);
+  json buckets = json::array();
+  for (const Bucket* k : v.buckets) buckets.push_back(BucketJson(z, *k));
+  j["buckets"] = buckets;
+  if (b.started) {
+    j["cycle"] = {{"start", z.FormatRfc3339(b.cycle_start)}, {"end", z.FormatRfc3339(b.cycle_end)}};
+  } else {
+    j["cycle"] = nullptr;  // a first-use pass not yet used
+  }
+  j["state"] = LineStateName(b.state);
+  j["reason"] = b.reason == StateReason::kNone ? json(nullptr) : json(StateReasonName(b.reason));
+  j["throttle_rate_bps"] = v.throttle_rate_bps > 0 ? json(v.throttle_rate_bps) : json(nullptr);
+  json f;
+  f["exhausted_at"] = v.forecast.exhausted_at ? json(z.FormatRfc3339(*v.forecast.exhausted_at))
+                                              : json(nullptr);
+  f["projected_cycle_total"] = v.forecast.projected_cycle_bytes;
+  f["daily_budget"] = v.forecast.daily_budget_bytes ? json(*v.forecast.daily_budget_bytes)
+                                                    : json(nullptr);
+  f["rate_bytes_per_hour"] = static_cast<uint64_t>(v.forecast.rate_bytes_per_hour);
+  j["forecast"] = f;
+  if (p.kind != PlanKind::kUnlimited && p.after_quota.action == QuotaAction::kOverage) {
+    const AfterQuota& a = p.after_quota;
+    j["overage"] = {{"bytes", v.overage_bytes},
+                    {"cost", FormatMoney(v.overage_cost_micros, a.currency)},
+                    {"currency", a.currency},
+                    {"cap", a.cap_micros >= 0 ? json(FormatMoney(a.cap_micros, a.currency))
+                                              : json(nullptr)}};
+  }
+  if (p.fair_use) {
+    j["fair_use"] = {{"window", FormatDuration(p.fair_use->window_ms)},
+                     {"limit", p.fair_use->limit_bytes},
+                     {"used", v.fair_use_window_bytes}};
+  }
+  if (v.pool != nullptr) {
+    uint64_t member = l.member_cycle_start == b.cycle_start ? l.member_cycle_bytes : 0;
+    j["pool"] = {{"id", v.pool->id}, {"member_used", member}, {"members", v.pool->members.size()}};
+  }
+  j["as_of"] = z.FormatRfc3339(now);
+  j["last_record_at"] = TimeOrNull(z, l.last_record_at);
+  j["display"] = {{"used", FormatBytes(v.used_bytes)},
+                  {"quota", v.has_quota ? json(FormatBytes(v.quota_bytes)) : json(nullptr)},
+                  {"remaining", v.has_quota ? json(FormatBytes(v.remaining_bytes)) : json(nullptr)}};
+  return j;
+}
+
+std::string StringField(const json& j, const char* name, Status* st) {
+  if (!j.contains(name) || j[name].is_null()) return "";
+  if (!j[name].is_string()) {
+    *st = Status::InvalidArgument(std::string(name) + ": must be a string");
+    return "";
+  }
+  return j[name].get<std::string>();
+}
+
+Status CheckFields(const json& j, std::initializer_list<const char*> allowed) {
+  if (!j.is_object()) return Status::InvalidArgument("body: expected a JSON object");
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    bool ok = false;
+    for (const char* a : allowed) ok = ok || it.key() == a;
+    if (!ok) return Status::InvalidArgument(it.key() + ": unknown field");
+  }
+  return Status::Ok();
+}
+
+Status ParseBody(const std::string& body, json* out) {
+  *out = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (out->is_discarded()) return Status::InvalidArgument("body: not valid JSON");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Api::Api(store::Ledger* ledger, ApiOptions options)
+    : ledger_(ledger), options_(std::move(options)) {}
+
+void Api::Handle(HttpRequest&& request, Responder respond) {
+  ++http_requests_;
+  Responder counted = [this, respond = std::move(respond)](HttpResponse r) {
+    if (r.status >= 500) ++http_errors_;  // approximate across threads; informational
+    respond(std::move(r));
+  };
+  Route(request, counted);
+}
+
+void Api::Route(HttpRequest& req, Responder& respond) {
+  const std::vector<std::string_view> parts = SplitPath(req.path);
+  const std::string& method = req.method;
+  if (parts.size() == 1 && parts[0] == "healthz") {
+    return respond(JsonOk({{"status", "ok"}, {"version", options_.version}}));
+  }
+  if (parts.size() == 1 && parts[0] == "metrics") {
+    HttpResponse r;
+    r.content_type = "text/plain; version=0.0.4";
+    r.body = Metrics();
+    return respond(std::move(r));
+  }
+  if (parts.empty() || parts[0] != "v1") {
+    return respond(HttpResponse::Error(Status::NotFound("no route for " + req.path)));
+  }
+  // Auth: the admin bearer token.
+  const std::string* auth = req.Header("authorization");
+  const std::string prefix = "Bearer ";
+  if (auth == nullptr || auth->compare(0, prefix.size(), prefix) != 0) {
+    return respond(HttpResponse::Error(Status::Unauthenticated("missing Authorization: Bearer token")));
+  }
+  std::string_view token = std::string_view(*auth).substr(prefix.size());
+  if (token.size() != options_.admin_token.size() ||
+      CRYPTO_memcmp(token.data(), options_.admin_token.data(), token.size()) != 0) {
+    return respond(HttpResponse::Error(Status::Unauthenticated("wrong token")));
+  }
+
+  const Millis now = ledger_->Now();
+  auto method_not_allowed = [&] {
+    return respond(HttpResponse::Error(405, "method_not_allowed",
+                                       method + " is not allowed on " + req.path));
+  };
+  auto commit_then = [&](store::Command cmd, std::function<HttpResponse(const Status&)> answer) {
+    Responder r = respond;
+    Status st = ledger_->SubmitCommand(std::move(cmd), [r, answer](Status s) { r(answer(s)); });
+    if (!st.ok()) respond(HttpResponse::Error(st));
+  };
+
+  // /v1/usage
+  if (parts.size() == 2 && parts[1] == "usage") {
+    if (method != "POST") return method_not_allowed();
+    auto parsed = std::make_shared<ParsedUsage>();
+    Status st = ParseUsageBody(req.body, parsed.get());
+    if (!st.ok()) return respond(HttpResponse::Error(st));
+    if (parsed->records.empty()) {
+      json rejected = json::array();
+      for (auto& [i, e] : parsed->errors) rejected.push_back({{"index", i}, {"error", e}});
+      if (parsed->errors.empty()) {
+        return respond(JsonOk({{"accepted", 0}, {"duplicates", 0}, {"quarantined", 0},
+                               {"rejected", rejected}}));
+      }
+      json err = {{"error", {{"code", "invalid_argument"},
+                             {"message", "record " + std::to_string(parsed->errors[0].first) +
+                                             ": " + parsed->errors[0].second}}},
+                  {"accepted", 0},
+                  {"duplicates", 0},
+                  {"rejected", rejected}};
+      return respond(HttpResponse::Json(400, err.dump()));
+    }
+    std::vector<UsageRecord> records = std::move(parsed->records);
+    Responder r = respond;
+    st = ledger_->SubmitUsage(std::move(records), [r, parsed](store::UsageResult res) {
+      if (!res.status.ok()) return r(HttpResponse::Error(res.status));
+      json rejected = json::array();
+      // Merge parse errors and ledger rejections, in body order.
+      std::vector<std::pair<size_t, std::string>> all = parsed->errors;
+      for (auto& [i, e] : res.rejected) all.emplace_back(parsed->indexes[i], e);
+      std::sort(all.begin(), all.end());
+      for (auto& [i, e] : all) rejected.push_back({{"index", i}, {"error", e}});
+      r(JsonOk({{"accepted", res.accepted},
+                {"duplicates", res.duplicates},
+                {"quarantined", res.quarantined},
+                {"rejected", rejected}}));
+    });
+    if (!st.ok()) respond(HttpResponse::Error(st));
+    return;
+  }
+
+  // /v1/plans
+  if (parts.size() == 2 && parts[1] == "plans") {
+    if (method != "GET") return method_not_allowed();
+    json plans = json::array();
+    ledger_->Read([&](const Meter& m) {
+      for (const auto& p : m.catalog().plans()) {
+        json j = {{"id", p->id}, {"name", p->name}, {"kind", PlanKindName(p->kind)},
+                  {"timezone", p->timezone}};
+        if (p->kind != PlanKind::kUnlimited) {
+          j["quota"] = p->quota_bytes;
+          j["after_quota"] = {{"action", QuotaActionName(p->after_quota.action)}};
+          if (p->after_quota.action == QuotaAction::kThrottle) j["after_quota"]["rate_bps"] = p->after_quota.rate_bps;
+        }
+        if (p->kind == PlanKind::kMonthly) {
+          j["cycle_day"] = p->cycle_day;
+          j["rollover"] = p->rollover;
+        }
+        if (p->kind == PlanKind::kPass) j["validity"] = FormatDuration(p->validity_ms);
+        json alerts = json::array();
+        for (const Threshold& t : p->alerts) alerts.push_back(t.Label());
+        j["alerts"] = alerts;
+        plans.push_back(j);
+      }
+      return 0;
+    });
+    return respond(JsonOk({{"plans", plans}}));
+  }
+
+  // /v1/events
+  if (parts.size() == 2 && parts[1] == "events") {
+    if (method != "GET") return method_not_allowed();
+    uint64_t after = 0, limit = 100;
+    if (const std::string* a = req.Query("after"); a && !ParseUint(*a, &after)) {
+      return respond(Bad("after: must be a non-negative integer"));
+    }
+    if (const std::string* l = req.Query("limit"); l && (!ParseUint(*l, &limit) || limit == 0)) {
+      return respond(Bad("limit: must be a positive integer"));
+    }
+    limit = std::min<uint64_t>(limit, kEventsLimitMax);
+    std::vector<std::string> events;
+    uint64_t last = after;
+    Status st = ledger_->store()->ReadEvents(after, limit, &events, &last);
+    if (!st.ok()) return respond(HttpResponse::Error(st));
+    std::string body = "{\"events\":[";
+    for (size_t i = 0; i < events.size(); ++i) {
+      if (i) body += ',';
+      body += events[i];
+    }
+    body += "],\"next\":" + std::to_string(last) + "}";
+    return respond(HttpResponse::Json(200, std::move(body)));
+  }
+
+  // /v1/quarantine
+  if (parts.size() >= 2 && parts[1] == "quarantine") {
+    if (parts.size() == 2 && method == "GET") {
+      uint64_t after = 0, limit = 100;
+      if (const std::string* a = req.Query("after"); a && !ParseUint(*a, &after)) {
+        return respond(Bad("after: must be a non-negative integer"));
+      }
+      if (const std::string* l = req.Query("limit"); l && (!ParseUint(*l, &limit) || limit == 0)) {
+        return respond(Bad("limit: must be a positive integer"));
+      }
+      std::vector<store::QuarantineEntry> entries;
+      Status st = ledger_->store()->ListQuarantine(after, std::min<uint64_t>(limit, kListLimitMax), &entries);
+      if (!st.ok()) return respond(HttpResponse::Error(st));
+      json list = json::array();
+      for (const auto& e : entries) {
+        list.push_back({{"seq", e.seq},
+                        {"received_at", FormatRfc3339Utc(e.received_at)},
+                        {"record", json::parse(UsageRecordToJson(e.record))}});
+      }
+      return respond(JsonOk({{"records", list}, {"next", entries.empty() ? after : entries.back().seq}}));
+    }
+    if (parts.size() == 3 && parts[2] == "apply" && method == "POST") {
+      // Replays the quarantined records whose line exists now.
+      std::vector<store::QuarantineEntry> entries;
+      Status st = ledger_->store()->ListQuarantine(0, kUsageBodyRecordsMax, &entries);
+      if (!st.ok()) return respond(HttpResponse::Error(st));
+      std::vector<UsageRecord> records;
+      std::vector<uint64_t> seqs;
+      ledger_->Read([&](const Meter& m) {
+        for (auto& e : entries) {
+          if (m.FindLine(e.record.line) != nullptr) {
+            records.push_back(std::move(e.record));
+            seqs.push_back(e.seq);
+          }
+        }
+        return 0;
+      });
+      size_t left = entries.size() - records.size();
+      if (records.empty()) return respond(JsonOk({{"applied", 0}, {"duplicates", 0}, {"still_quarantined", left}}));
+      Responder r = respond;
+      st = ledger_->SubmitUsage(std::move(records), [r, left](store::UsageResult res) {
+        if (!res.status.ok()) return r(HttpResponse::Error(res.status));
+        r(JsonOk({{"applied", res.accepted - res.quarantined},
+                  {"duplicates", res.duplicates},
+                  {"still_quarantined", left + res.quarantined}}));
+      }, std::move(seqs));
+      if (!st.ok()) respond(HttpResponse::Error(st));
+      return;
+    }
+    return method_not_allowed();
+  }
+
+  // /v1/pools/{id}
+  if (parts.size() == 3 && parts[1] == "pools") {
+    std::string id(parts[2]);
+    if (method == "PUT") {
+      json body;
+      Status st = ParseBody(req.body, &body);
+      if (st.ok()) st = CheckFields(body, {"plan", "account", "timezone"});
+      PoolSpec spec;
+      spec.id = id;
+      if (st.ok()) spec.plan = StringField(body, "plan", &st);
+      if (st.ok()) spec.account = StringField(body, "account", &st);
+      if (st.ok()) spec.timezone = StringField(body, "timezone", &st);
+      if (!st.ok()) return respond(HttpResponse::Error(st));
+      store::Ledger* ledger = ledger_;
+      return commit_then(
+          [spec](Meter& m, Millis t, Effects* fx) { return m.PutPool(spec, t, fx); },
+          [ledger, id](const Status& s) {
+            if (!s.ok()) return HttpResponse::Error(s);
+            return ledger->Read([&](const Meter& m) {
+              const Pool* p = m.FindPool(id);
+              return JsonOk({{"id", p->id}, {"plan", p->balance.plan->id},
+                             {"members", p->members.size()}});
+            });
+          });
+    }
+    if (method == "GET") {
+      return respond(ledger_->Read([&](const Meter& m) {
+        const Pool* p = m.FindPool(id);
+        if (p == nullptr) return HttpResponse::Error(Status::NotFound("pool '" + id + "' does not exist"));
+        json members = json::array();
+        for (uint32_t i : p->members) {
+          const Line& l = m.line(i);
+          members.push_back({{"line", l.id},
+                             {"used", l.member_cycle_start == p->balance.cycle_start ? l.member_cycle_bytes : 0}});
+        }
+        return JsonOk({{"id", p->id}, {"plan", p->balance.plan->id},
+                       {"account", p->account}, {"members", members}});
+      }));
+    }
+    return method_not_allowed();
+  }
+
+  // /v1/lines
+  if (parts.size() == 2 && parts[1] == "lines") {
+    if (method != "GET") return method_not_allowed();
+    uint64_t limit = 100;
+    if (const std::string* l = req.Query("limit"); l && (!ParseUint(*l, &limit) || limit == 0)) {
+      return respond(Bad("limit: must be a positive integer"));
+    }
+    limit = std::min<uint64_t>(limit, kListLimitMax);
+    std::string q = req.Query("q") ? *req.Query("q") : "";
+    std::string after = req.Query("after") ? *req.Query("after") : "";
+    json lines = json::array();
+    std::string next;
+    ledger_->Read([&](const Meter& m) {
+      std::vector<const Line*> matched;
+      for (size_t i = 0; i < m.line_count(); ++i) {
+        const Line& l = m.line(static_cast<uint32_t>(i));
+        if (!after.empty() && l.id <= after) continue;
+        if (!q.empty() && l.id.find(q) == std::string::npos && l.msisdn.find(q) == std::string::npos &&
+            l.account.find(q) == std::string::npos) {
+          continue;
+        }
+        matched.push_back(&l);
+      }
+      std::sort(matched.begin(), matched.end(), [](const Line* a, const Line* b) { return a->id < b->id; });
+      for (size_t i = 0; i < matched.size() && i < limit; ++i) {
+        json j = LineJson(m, *matched[i]);
+        UsageView v = m.Usage(*matched[i], now);
+        j["used"] = v.used_bytes;
+        j["remaining"] = v.has_quota ? json(v.remaining_bytes) : json(nullptr);
+        lines.push_back(j);
+      }
+      if (matched.size() > limit) next = matched[limit - 1]->id;
+      return 0;
+    });
+    return respond(JsonOk({{"lines", lines}, {"next", next.empty() ? json(nullptr) : json(next)}}));
+  }
+
+  if (parts.size() >= 3 && parts[1] == "lines") {
+    std::string id(parts[2]);
+    std::string_view sub = parts.size() >= 4 ? parts[3] : "";
+    if (parts.size() > 4) return respond(HttpResponse::Error(Status::NotFound("no route for " + req.path)));
+    auto not_found = [&] { return HttpResponse::Error(Status::NotFound("line '" + id + "' does not exist")); };
+
+    if (sub.empty() && method == "PUT") {
+      json body;
+      Status st = ParseBody(req.body, &body);
+      if (st.ok()) {
+        st = CheckFields(body, {"plan", "account", "msisdn", "imsi", "iccid", "timezone", "locale",
+                                "pool", "activated_at"});
+      }
+      LineSpec spec;
+      spec.id = id;
+      if (st.ok()) st = ValidateLineId(id).Prefixed("id");
+      if (st.ok()) spec.plan = StringField(body, "plan", &st);
+      if (st.ok()) spec.account = StringField(body, "account", &st);
+      if (st.ok()) spec.msisdn = StringField(body, "msisdn", &st);
+      if (st.ok()) spec.imsi = StringField(body, "imsi", &st);
+      if (st.ok()) spec.iccid = StringField(body, "iccid", &st);
+      if (st.ok()) spec.timezone = StringField(body, "timezone", &st);
+      if (st.ok()) spec.locale = StringField(body, "locale", &st);
+      if (st.ok()) spec.pool = StringField(body, "pool", &st);
+      if (st.ok()) {
+        std::string act = StringField(body, "activated_at", &st);
+        Millis t;
+        if (st.ok() && !act.empty()) {
+          st = ParseRfc3339(act, &t).Prefixed("activated_at");
+          spec.activated_at = t;
+        }
+      }
+      if (!st.ok()) return respond(HttpResponse::Error(st));
+      bool existed = ledger_->Read([&](const Meter& m) { return m.FindLine(id) != nullptr; });
+      store::Ledger* ledger = ledger_;
+      return commit_then(
+          [spec](Meter& m, Millis t, Effects* fx) { return m.PutLine(spec, t, fx); },
+          [ledger, id, existed](const Status& s) {
+            if (!s.ok()) return HttpResponse::Error(s);
+            return ledger->Read([&](const Meter& m) {
+              return JsonOk(LineJson(m, *m.FindLine(id)), existed ? 200 : 201);
+            });
+          });
+    }
+    if (sub.empty()) {
+      if (method != "GET") return method_not_allowed();
+      return respond(ledger_->Read([&](const Meter& m) {
+        const Line* l = m.FindLine(id);
+        return l ? JsonOk(LineJson(m, *l)) : not_found();
+      }));
+    }
+    if (sub == "usage") {
+      if (method != "GET") return method_not_allowed();
+      return respond(ledger_->Read([&](const Meter& m) {
+        const Line* l = m.FindLine(id);
+        return l ? JsonOk(UsageJson(m, *l, now)) : not_found();
+      }));
+    }
+    if (sub == "history") {
+      if (method != "GET") return method_not_allowed();
+      const std::string* g = req.Query("granularity");
+      char gran = 'h';
+      if (g != nullptr && *g == "day") gran = 'd';
+      else if (g != nullptr && *g != "hour") return respond(Bad("granularity: must be hour or day"));
+      char by = 0;
+      if (const std::string* b = req.Query("by")) {
+        if (*b == "app") by = 'a';
+        else if (*b == "device") by = 'd';
+        else return respond(Bad("by: must be app or device"));
+      }
+      Millis to = now + kMillisPerHour, from = gran == 'h' ? now - 2 * kMillisPerDay : now - 35 * kMillisPerDay;
+      if (const std::string* f = req.Query("from")) {
+        Status st = ParseRfc3339(*f, &from).Prefixed("from");
+        if (!st.ok()) return respond(HttpResponse::Error(st));
+      }
+      if (const std::string* t = req.Query("to")) {
+        Status st = ParseRfc3339(*t, &to).Prefixed("to");
+        if (!st.ok()) return respond(HttpResponse::Error(st));
+      }
+      if (to < from) return respond(Bad("to: before from"));
+      std::string line_id;
+      Zone zone;
+      bool found = ledger_->Read([&](const Meter& m) {
+        const Line* l = m.FindLine(id);
+        if (l == nullptr) return false;
+        line_id = l->id;
+        zone = m.BalanceOf(*l).zone;
+        return true;
+      });
+      if (!found) return respond(not_found());
+      // Days are keyed by their local midnight: widen `from` to its day's start.
+      if (gran == 'd') from = zone.StartOfDay(zone.DateAt(from));
+      else from = FloorHour(from);
+      std::vector<store::HistoryPoint> points;
+      Status st = ledger_->store()->ReadHistory(line_id, gran, from, to, by, &points);
+      if (!st.ok()) return respond(HttpResponse::Error(st));
+      if (points.size() > kHistoryPointsMax) points.resize(kHistoryPointsMax);
+      json arr = json::array();
+      for (const auto& p : points) {
+        json j = {{"start", zone.FormatRfc3339(p.start)}, {"bytes_up", p.bytes_up},
+                  {"bytes_down", p.bytes_down}};
+        if (by == 'a') j["app"] = p.name;
+        if (by == 'd') j["device"] = p.name;
+        arr.push_back(j);
+      }
+      return respond(JsonOk({{"line", line_id}, {"granularity", gran == 'h' ? "hour" : "day"},
+                             {"points", arr}}));
+    }
+    if (sub == "audit") {
+      if (method != "GET") return method_not_allowed();
+      uint64_t limit = 100, before = 0;
+      if (const std::string* l = req.Query("limit"); l && (!ParseUint(*l, &limit) || limit == 0)) {
+        return respond(Bad("limit: must be a positive integer"));
+      }
+      if (const std::string* b = req.Query("before"); b && !ParseUint(*b, &before)) {
+        return respond(Bad("before: must be a non-negative integer"));
+      }
+      std::string line_id;
+      Zone zone;
+      bool found = ledger_->Read([&](const Meter& m) {
+        const Line* l = m.FindLine(id);
+        if (l == nullptr) return false;
+        line_id = l->id;
+        zone = m.BalanceOf(*l).zone;
+        return true;
+      });
+      if (!found) return respond(not_found());
+      std::vector<store::AuditEntry> entries;
+      Status st = ledger_->store()->ReadAudit(line_id, before, std::min<uint64_t>(limit, kListLimitMax), &entries);
+      if (!st.ok()) return respond(HttpResponse::Error(st));
+      json arr = json::array();
+      for (const auto& e : entries) {
+        json debits = json::array();
+        for (const Debit& d : e.debits) {
+          const char* target = d.target == Debit::Target::kBucket          ? "bucket"
+                               : d.target == Debit::Target::kOverQuota     ? "over_quota"
+                               : d.target == Debit::Target::kPreviousCycle ? "previous_cycle"
+                                                                           : "closed_cycle";
+          json dj = {{"target", target}, {"bytes", d.bytes}};
+          if (d.bucket_id != 0) dj["bucket"] = d.bucket_id;
+          debits.push_back(dj);
+        }
+        arr.push_back({{"seq", e.seq}, {"record", e.record_id}, {"bytes_up", e.bytes_up},
+                       {"bytes_down", e.bytes_down}, {"start", zone.FormatRfc3339(e.start)},
+                       {"end", zone.FormatRfc3339(e.end)}, {"applied_at", zone.FormatRfc3339(e.applied_at)},
+                       {"app", e.app.empty() ? json(nullptr) : json(e.app)},
+                       {"device", e.device.empty() ? json(nullptr) : json(e.device)},
+                       {"source", e.source.empty() ? json(nullptr) : json(e.source)},
+                       {"late", e.late}, {"debits", debits}});
+      }
+      return respond(JsonOk({{"line", line_id}, {"entries", arr},
+                             {"next", entries.empty() ? json(nullptr) : json(entries.back().seq)}}));
+    }
+    if (sub == "topups") {
+      if (method != "POST") return method_not_allowed();
+      json body;
+      Status st = ParseBody(req.body, &body);
+      if (st.ok()) st = CheckFields(body, {"quota", "validity", "id"});
+      TopUpSpec spec;
+      if (st.ok()) {
+        std::string q = StringField(body, "quota", &st);
+        if (st.ok() && q.empty()) st = Status::InvalidArgument("quota: missing (e.g. \"1 GB\")");
+        if (st.ok()) st = ParseBytes(q, &spec.quota_bytes).Prefixed("quota");
+      }
+      if (st.ok()) {
+        std::string v = StringField(body, "validity", &st);
+        if (st.ok() && v.empty()) st = Status::InvalidArgument("validity: missing (e.g. \"30d\")");
+        if (st.ok()) st = ParseDurationMs(v, &spec.validity_ms).Prefixed("validity");
+      }
+      if (st.ok()) spec.id = StringField(body, "id", &st);
+      if (st.ok() && spec.id.size() > kRecordFieldBytesMax) st = Status::InvalidArgument("id: too long");
+      if (!st.ok()) return respond(HttpResponse::Error(st));
+      auto created = std::make_shared<Bucket>();
+      store::Ledger* ledger = ledger_;
+      return commit_then(
+          [id, spec, created](Meter& m, Millis t, Effects* fx) {
+            return m.TopUp(id, spec, t, fx, created.get());
+          },
+          [ledger, id, created](const Status& s) {
+            if (!s.ok()) return HttpResponse::Error(s);
+            return ledger->Read([&](const Meter& m) {
+              return JsonOk(BucketJson(m.BalanceOf(*m.FindLine(id)).zone, *created), 201);
+            });
+          });
+    }
+    if (sub == "alerts") {
+      if (method == "GET") {
+        return respond(ledger_->Read([&](const Meter& m) {
+          const Line* l = m.FindLine(id);
+          if (l == nullptr) return not_found();
+          const Balance& b = m.BalanceOf(*l);
+          json ths = json::array();
+          for (const Threshold& t : b.EffectiveThresholds()) ths.push_back(t.Label());
+          return JsonOk({{"line", l->id}, {"thresholds", ths}, {"inherited", b.thresholds.empty()}});
+        }));
+      }
+      if (method != "PUT") return method_not_allowed();
+      json body;
+      Status st = ParseBody(req.body, &body);
+      if (st.ok()) st = CheckFields(body, {"thresholds"});
+      std::vector<Threshold> ths;
+      if (st.ok()) {
+        if (!body.contains("thresholds") || !body["thresholds"].is_array()) {
+          st = Status::InvalidArgument("thresholds: must be an array of strings");
+        } else {
+          size_t i = 0;
+          for (const json& t : body["thresholds"]) {
+            Threshold th;
+            if (!t.is_string()) {
+              st = Status::InvalidArgument("thresholds[" + std::to_string(i) + "]: must be a string");
+              break;
+            }
+            st = Threshold::Parse(t.get<std::string>(), &th).Prefixed("thresholds[" + std::to_string(i) + "]");
+            if (!st.ok()) break;
+            ths.push_back(th);
+            ++i;
+          }
+        }
+      }
+      if (!st.ok()) return respond(HttpResponse::Error(st));
+      store::Ledger* ledger = ledger_;
+      return commit_then(
+          [id, ths](Meter& m, Millis t, Effects* fx) { return m.SetThresholds(id, ths, t, fx); },
+          [ledger, id](const Status& s) {
+            if (!s.ok()) return HttpResponse::Error(s);
+            return ledger->Read([&](const Meter& m) {
+              const Balance& b = m.BalanceOf(*m.FindLine(id));
+              json out = json::array();
+              for (const Threshold& t : b.EffectiveThresholds()) out.push_back(t.Label());
+              return JsonOk({{"line", id}, {"thresholds", out}, {"inherited", b.thresholds.empty()}});
+            });
+          });
+    }
+  }
+  return respond(HttpResponse::Error(Status::NotFound("no route for " + req.path)));
+}
+
+std::string Api::Metrics() const {
+  const store::LedgerStats& s = ledger_->stats();
+  std::string out;
+  auto counter = [&](const char* name, const char* help, uint64_t v, const char* type = "counter") {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+           name + " " + std::to_string(v) + "\n";
+  };
+  counter("ryuryo_records_applied_total", "Usage records applied to a line.", s.records_applied.load());
+  counter("ryuryo_records_duplicate_total", "Usage records dropped as duplicates.", s.records_duplicate.load());
+  counter("ryuryo_records_rejected_total", "Usage records rejected as invalid.", s.records_rejected.load());
+  counter("ryuryo_records_quarantined_total", "Usage records kept aside for unknown lines.",
+          s.records_quarantined.load());
+  counter("ryuryo_bytes_applied_total", "Bytes of applied usage records.", s.bytes_applied.load());
+  counter("ryuryo_batches_total", "Committed batches.", s.batches.load());
+  counter("ryuryo_events_total", "Events raised.", s.events.load());
+  counter("ryuryo_ingest_queue_records", "Records waiting for the meter.", s.queued_records.load(), "gauge");
+  size_t lines = ledger_->Read([](const Meter& m) { return m.line_count(); });
+  size_t pools = ledger_->Read([](const Meter& m) { return m.pool_count(); });
+  counter("ryuryo_lines", "Provisioned lines.", lines, "gauge");
+  counter("ryuryo_pools", "Provisioned pools.", pools, "gauge");
+  if (connections_) counter("ryuryo_http_connections", "Open HTTP connections.", connections_(), "gauge");
+  out += "# HELP ryuryo_commit_seconds Latency of a durable batch commit.\n"
+         "# TYPE ryuryo_commit_seconds histogram\n";
+  uint64_t cum = 0;
+  for (size_t i = 0; i < store::LedgerStats::kCommitBuckets; ++i) {
+    cum += s.commit_hist[i].load();
+    std::string le = i + 1 < store::LedgerStats::kCommitBuckets
+                         ? std::to_string(store::LedgerStats::kCommitBoundsS[i])
+                         : "+Inf";
+    if (le != "+Inf") {
+      while (le.back() == '0') le.pop_back();
+      if (le.back() == '.') le.pop_back();
+    }
+    out += "ryuryo_commit_seconds_bucket{le=\"" + le + "\"} " + std::to_string(cum) + "\n";
+  }
+  out += "ryuryo_commit_seconds_sum " + std::to_string(s.commit_sum_us.load() / 1e6) + "\n";
+  out += "ryuryo_commit_seconds_count " + std::to_string(s.commit_count.load()) + "\n";
+  if (options_.extra_metrics) out += options_.extra_metrics();
+  return out;
+}
+
+}  // namespace ryuryo::api

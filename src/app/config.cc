@@ -1,0 +1,300 @@
+#include "app/config.h"
+
+#include <toml++/toml.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "core/quantity.h"
+
+namespace ryuryo::app {
+
+namespace {
+
+std::string Where(const toml::node& n) {
+  const auto& src = n.source();
+  return "line " + std::to_string(src.begin.line);
+}
+
+Status Err(const toml::node& n, std::string_view what) {
+  return Status::InvalidArgument(Where(n) + ": " + std::string(what));
+}
+
+// Fails on keys outside `allowed`.
+Status CheckKeys(const toml::table& t, std::string_view section,
+                 std::initializer_list<std::string_view> allowed) {
+  for (const auto& [k, v] : t) {
+    bool ok = false;
+    for (auto a : allowed) ok = ok || k.str() == a;
+    if (!ok) {
+      return Err(v, std::string(section) + ": unknown key '" + std::string(k.str()) + "'");
+    }
+  }
+  return Status::Ok();
+}
+
+Status GetString(const toml::table& t, std::string_view key, std::string* out, bool required,
+                 std::string_view section) {
+  const toml::node* n = t.get(key);
+  if (n == nullptr) {
+    if (required) {
+      return Status::InvalidArgument(Where(t) + ": " + std::string(section) + ": '" +
+                                     std::string(key) + "' is missing");
+    }
+    return Status::Ok();
+  }
+  if (!n->is_string()) return Err(*n, std::string(section) + "." + std::string(key) + ": must be a string");
+  *out = n->as_string()->get();
+  return Status::Ok();
+}
+
+template <typename F>
+Status GetQuantity(const toml::table& t, std::string_view key, bool required,
+                   std::string_view section, F parse) {
+  std::string s;
+  RYURYO_RETURN_IF_ERROR(GetString(t, key, &s, required, section));
+  if (s.empty()) return Status::Ok();
+  Status st = parse(s);
+  if (!st.ok()) return Err(*t.get(key), std::string(section) + "." + std::string(key) + ": " + st.message());
+  return Status::Ok();
+}
+
+Status ParseAfterQuota(const toml::node& n, const std::string& where, AfterQuota* a) {
+  const toml::table* t = n.as_table();
+  if (t == nullptr) return Err(n, where + ": must be a table like { action = \"block\" }");
+  RYURYO_RETURN_IF_ERROR(CheckKeys(*t, where, {"action", "rate", "unit", "price", "currency", "cap"}));
+  std::string action;
+  RYURYO_RETURN_IF_ERROR(GetString(*t, "action", &action, true, where));
+  if (Status st = ParseQuotaAction(action, &a->action); !st.ok()) return Err(n, where + ".action: " + st.message());
+  RYURYO_RETURN_IF_ERROR(GetQuantity(*t, "rate", false, where, [&](const std::string& s) { return ParseRateBps(s, &a->rate_bps); }));
+  RYURYO_RETURN_IF_ERROR(GetQuantity(*t, "unit", false, where, [&](const std::string& s) { return ParseBytes(s, &a->unit_bytes); }));
+  RYURYO_RETURN_IF_ERROR(GetString(*t, "currency", &a->currency, false, where));
+  auto money = [&](std::string_view key, int64_t* out) -> Status {
+    const toml::node* m = t->get(key);
+    if (m == nullptr) return Status::Ok();
+    if (m->is_integer()) {
+      int64_t v = m->as_integer()->get();
+      if (v < 0 || v > 9'000'000'000'000) return Err(*m, where + "." + std::string(key) + ": out of range");
+      *out = v * 1000000;
+      return Status::Ok();
+    }
+    if (m->is_floating_point() || m->is_string()) {
+      std::string s = m->is_string() ? m->as_string()->get() : std::to_string(m->as_floating_point()->get());
+      if (Status st = ParseMoneyMicros(s, out); !st.ok()) return Err(*m, where + "." + std::string(key) + ": " + st.message());
+      return Status::Ok();
+    }
+    return Err(*m, where + "." + std::string(key) + ": must be a number");
+  };
+  RYURYO_RETURN_IF_ERROR(money("price", &a->price_micros));
+  RYURYO_RETURN_IF_ERROR(money("cap", &a->cap_micros));
+  return Status::Ok();
+}
+
+Status ParsePlan(const toml::table& t, Plan* p) {
+  const std::string sec = "plans";
+  RYURYO_RETURN_IF_ERROR(CheckKeys(t, sec, {"id", "name", "kind", "quota", "cycle_day", "rollover",
+                                            "validity", "starts", "after_quota", "fair_use",
+                                            "alerts", "timezone"}));
+  RYURYO_RETURN_IF_ERROR(GetString(t, "id", &p->id, true, sec));
+  const std::string where = "plan '" + p->id + "'";
+  RYURYO_RETURN_IF_ERROR(GetString(t, "name", &p->name, false, where));
+  std::string kind;
+  RYURYO_RETURN_IF_ERROR(GetString(t, "kind", &kind, true, where));
+  if (Status st = ParsePlanKind(kind, &p->kind); !st.ok()) return Err(*t.get("kind"), where + ".kind: " + st.message());
+  RYURYO_RETURN_IF_ERROR(GetQuantity(t, "quota", false, where, [&](const std::string& s) { return ParseBytes(s, &p->quota_bytes); }));
+  RYURYO_RETURN_IF_ERROR(GetQuantity(t, "validity", false, where, [&](const std::string& s) { return ParseDurationMs(s, &p->validity_ms); }));
+  if (const toml::node* n = t.get("cycle_day")) {
+    if (!n->is_integer()) return Err(*n, where + ".cycle_day: must be an integer 1..31");
+    int64_t d = n->as_integer()->get();
+    if (d < 1 || d > 31) return Err(*n, where + ".cycle_day: must be 1..31");
+    p->cycle_day = static_cast<int>(d);
+  }
+  if (const toml::node* n = t.get("rollover")) {
+    if (!n->is_boolean()) return Err(*n, where + ".rollover: must be true or false");
+    p->rollover = n->as_boolean()->get();
+  }
+  std::string starts;
+  RYURYO_RETURN_IF_ERROR(GetString(t, "starts", &starts, false, where));
+  if (starts == "activation") p->starts = PassStart::kActivation;
+  else if (starts == "first_use" || starts.empty()) p->starts = PassStart::kFirstUse;
+  else return Err(*t.get("starts"), where + ".starts: must be activation or first_use");
+  if (const toml::node* n = t.get("after_quota")) {
+    RYURYO_RETURN_IF_ERROR(ParseAfterQuota(*n, where + ".after_quota", &p->after_quota));
+  }
+  if (const toml::node* n = t.get("fair_use")) {
+    const toml::table* f = n->as_table();
+    if (f == nullptr) return Err(*n, where + ".fair_use: must be a table");
+    const std::string fw = where + ".fair_use";
+    RYURYO_RETURN_IF_ERROR(CheckKeys(*f, fw, {"window", "limit", "action", "rate"}));
+    FairUse fu;
+    RYURYO_RETURN_IF_ERROR(GetQuantity(*f, "window", true, fw, [&](const std::string& s) { return ParseDurationMs(s, &fu.window_ms); }));
+    RYURYO_RETURN_IF_ERROR(GetQuantity(*f, "limit", true, fw, [&](const std::string& s) { return ParseBytes(s, &fu.limit_bytes); }));
+    RYURYO_RETURN_IF_ERROR(GetQuantity(*f, "rate", false, fw, [&](const std::string& s) { return ParseRateBps(s, &fu.rate_bps); }));
+    std::string action = "throttle";
+    RYURYO_RETURN_IF_ERROR(GetString(*f, "action", &action, false, fw));
+    if (Status st = ParseQuotaAction(action, &fu.action); !st.ok()) return Err(*n, fw + ".action: " + st.message());
+    p->fair_use = fu;
+  }
+  if (const toml::node* n = t.get("alerts")) {
+    const toml::array* arr = n->as_array();
+    if (arr == nullptr) return Err(*n, where + ".alerts: must be an array of strings");
+    for (const toml::node& a : *arr) {
+      if (!a.is_string()) return Err(a, where + ".alerts: must be strings like \"80%\"");
+      Threshold th;
+      if (Status st = Threshold::Parse(a.as_string()->get(), &th); !st.ok()) {
+        return Err(a, where + ".alerts: " + st.message());
+      }
+      p->alerts.push_back(th);
+    }
+  }
+  RYURYO_RETURN_IF_ERROR(GetString(t, "timezone", &p->timezone, false, where));
+  if (p->timezone.empty()) p->timezone = "Asia/Tokyo";
+  if (Status st = p->Validate(); !st.ok()) return Err(t, st.message());
+  return Status::Ok();
+}
+
+Status ParseRetention(const toml::table& t, store::StoreOptions* o) {
+  RYURYO_RETURN_IF_ERROR(CheckKeys(t, "retention", {"dedup", "audit", "hourly", "daily"}));
+  auto dur = [&](std::string_view key, int64_t* out) {
+    return GetQuantity(t, key, false, "retention", [&](const std::string& s) {
+      RYURYO_RETURN_IF_ERROR(ParseDurationMs(s, out));
+      if (*out < kMillisPerDay) return Status::InvalidArgument("must be at least 1d");
+      return Status::Ok();
+    });
+  };
+  RYURYO_RETURN_IF_ERROR(dur("dedup", &o->dedup_retention_ms));
+  RYURYO_RETURN_IF_ERROR(dur("audit", &o->audit_retention_ms));
+  RYURYO_RETURN_IF_ERROR(dur("hourly", &o->hourly_retention_ms));
+  RYURYO_RETURN_IF_ERROR(dur("daily", &o->daily_retention_ms));
+  return Status::Ok();
+}
+
+template <typename F>
+Status ForEachTable(const toml::table& root, std::string_view key, F f) {
+  const toml::node* n = root.get(key);
+  if (n == nullptr) return Status::Ok();
+  const toml::array* arr = n->as_array();
+  if (arr == nullptr) return Err(*n, std::string(key) + ": must be an array of tables ([[" + std::string(key) + "]])");
+  for (const toml::node& e : *arr) {
+    const toml::table* t = e.as_table();
+    if (t == nullptr) return Err(e, std::string(key) + ": each entry must be a table");
+    RYURYO_RETURN_IF_ERROR(f(*t));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status SplitHostPort(std::string_view text, std::string* host, uint16_t* port) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) return Status::InvalidArgument("'" + std::string(text) + "': expected host:port");
+  std::string_view h = text.substr(0, colon), p = text.substr(colon + 1);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  unsigned long v = 0;
+  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string_view::npos ||
+      (v = std::stoul(std::string(p))) > 65535) {
+    return Status::InvalidArgument("'" + std::string(text) + "': bad port");
+  }
+  *host = h.empty() ? "127.0.0.1" : std::string(h);
+  *port = static_cast<uint16_t>(v);
+  return Status::Ok();
+}
+
+Status ParseConfig(std::string_view text, const std::string& source_name, Config* c) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    return Status::InvalidArgument(source_name + ": line " + std::to_string(e.source().begin.line) +
+                                   ": " + std::string(e.description()));
+  }
+  Status st = [&]() -> Status {
+    RYURYO_RETURN_IF_ERROR(CheckKeys(root, "config", {"server", "retention", "plans", "pools", "lines", "webhooks"}));
+    if (const toml::node* n = root.get("server")) {
+      const toml::table* t = n->as_table();
+      if (t == nullptr) return Err(*n, "server: must be a table");
+      RYURYO_RETURN_IF_ERROR(CheckKeys(*t, "server", {"http", "data_dir", "admin_token"}));
+      RYURYO_RETURN_IF_ERROR(GetString(*t, "http", &c->http, false, "server"));
+      RYURYO_RETURN_IF_ERROR(GetString(*t, "data_dir", &c->data_dir, false, "server"));
+      RYURYO_RETURN_IF_ERROR(GetString(*t, "admin_token", &c->admin_token, false, "server"));
+      std::string host;
+      uint16_t port;
+      if (Status s = SplitHostPort(c->http, &host, &port); !s.ok()) return Err(*t, "server.http: " + s.message());
+    }
+    if (const toml::node* n = root.get("retention")) {
+      if (!n->is_table()) return Err(*n, "retention: must be a table");
+      RYURYO_RETURN_IF_ERROR(ParseRetention(*n->as_table(), &c->store));
+    }
+    RYURYO_RETURN_IF_ERROR(ForEachTable(root, "plans", [&](const toml::table& t) {
+      Plan p;
+      RYURYO_RETURN_IF_ERROR(ParsePlan(t, &p));
+      if (Status s = c->catalog->Add(std::move(p)); !s.ok()) return Err(t, s.message());
+      return Status::Ok();
+    }));
+    RYURYO_RETURN_IF_ERROR(ForEachTable(root, "pools", [&](const toml::table& t) {
+      RYURYO_RETURN_IF_ERROR(CheckKeys(t, "pools", {"id", "plan", "account", "timezone"}));
+      PoolSpec p;
+      RYURYO_RETURN_IF_ERROR(GetString(t, "id", &p.id, true, "pools"));
+      RYURYO_RETURN_IF_ERROR(GetString(t, "plan", &p.plan, true, "pools"));
+      RYURYO_RETURN_IF_ERROR(GetString(t, "account", &p.account, false, "pools"));
+      RYURYO_RETURN_IF_ERROR(GetString(t, "timezone", &p.timezone, false, "pools"));
+      if (c->catalog->Find(p.plan) == nullptr) return Err(t, "pool '" + p.id + "': plan '" + p.plan + "' is not defined");
+      c->pools.push_back(p);
+      return Status::Ok();
+    }));
+    RYURYO_RETURN_IF_ERROR(ForEachTable(root, "lines", [&](const toml::table& t) {
+      RYURYO_RETURN_IF_ERROR(CheckKeys(t, "lines", {"id", "plan", "account", "msisdn", "imsi", "iccid",
+                                                    "timezone", "locale", "pool"}));
+      LineSpec l;
+      RYURYO_RETURN_IF_ERROR(GetString(t, "id", &l.id, true, "lines"));
+      for (auto [key, out] : {std::pair{"plan", &l.plan}, {"account", &l.account}, {"msisdn", &l.msisdn},
+                              {"imsi", &l.imsi}, {"iccid", &l.iccid}, {"timezone", &l.timezone},
+                              {"locale", &l.locale}, {"pool", &l.pool}}) {
+        RYURYO_RETURN_IF_ERROR(GetString(t, key, out, false, "lines"));
+      }
+      if (l.plan.empty() && l.pool.empty()) return Err(t, "line '" + l.id + "': needs a plan or a pool");
+      if (!l.plan.empty() && c->catalog->Find(l.plan) == nullptr) {
+        return Err(t, "line '" + l.id + "': plan '" + l.plan + "' is not defined");
+      }
+      c->lines.push_back(l);
+      return Status::Ok();
+    }));
+    RYURYO_RETURN_IF_ERROR(ForEachTable(root, "webhooks", [&](const toml::table& t) {
+      RYURYO_RETURN_IF_ERROR(CheckKeys(t, "webhooks", {"url", "secret", "events", "account"}));
+      notify::WebhookEndpoint w;
+      RYURYO_RETURN_IF_ERROR(GetString(t, "url", &w.url, true, "webhooks"));
+      RYURYO_RETURN_IF_ERROR(GetString(t, "secret", &w.secret, true, "webhooks"));
+      RYURYO_RETURN_IF_ERROR(GetString(t, "account", &w.account, false, "webhooks"));
+      if (!w.url.starts_with("http://") && !w.url.starts_with("https://")) {
+        return Err(t, "webhooks.url: must start with http:// or https://");
+      }
+      if (const toml::node* n = t.get("events")) {
+        const toml::array* arr = n->as_array();
+        if (arr == nullptr) return Err(*n, "webhooks.events: must be an array of event types");
+        for (const toml::node& e : *arr) {
+          EventType type;
+          if (!e.is_string() || !ParseEventType(e.as_string()->get(), &type)) {
+            return Err(e, "webhooks.events: unknown event type");
+          }
+          w.events.insert(type);
+        }
+      }
+      c->webhooks.push_back(std::move(w));
+      return Status::Ok();
+    }));
+    return Status::Ok();
+  }();
+  if (!st.ok()) return st.Prefixed(source_name);
+  c->store.path = c->data_dir;
+  return Status::Ok();
+}
+
+Status LoadConfig(const std::string& path, Config* config) {
+  std::ifstream in(path);
+  if (!in) return Status::NotFound("config file '" + path + "' cannot be read");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ParseConfig(ss.str(), path, config);
+}
+
+}  // namespace ryuryo::app

@@ -1,0 +1,36 @@
+// Config: the one TOML file ryuryo reads (DESIGN §4): [server], [retention], [[plans]],
+// [[pools]], [[lines]], [[webhooks]]. Units as people write them ("3 GB", "128 kbps", "8d").
+// Unknown keys are errors naming the key and its line, so a typo never silently does nothing.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/meter.h"
+#include "core/plan.h"
+#include "core/status.h"
+#include "notify/webhook.h"
+#include "store/store.h"
+
+namespace ryuryo::app {
+
+struct Config {
+  std::string http = "127.0.0.1:8080";
+  std::string data_dir = "data";
+  std::string admin_token;  // may be empty: then env RYURYO_ADMIN_TOKEN or data_dir/admin.token
+  store::StoreOptions store;
+  std::shared_ptr<Catalog> catalog = std::make_shared<Catalog>();
+  std::vector<PoolSpec> pools;  // provisioned at start when missing
+  std::vector<LineSpec> lines;  // provisioned at start when missing
+  std::vector<notify::WebhookEndpoint> webhooks;
+};
+
+// Reads and checks `path`. Relative data_dir is taken relative to the working directory.
+Status LoadConfig(const std::string& path, Config* config);
+Status ParseConfig(std::string_view text, const std::string& source_name, Config* config);
+
+// Splits "127.0.0.1:8080" / "[::1]:8080" / ":8080".
+Status SplitHostPort(std::string_view text, std::string* host, uint16_t* port);
+
+}  // namespace ryuryo::app

@@ -1,0 +1,181 @@
+#include "app/server.h"
+
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <future>
+
+#include "api/api.h"
+#include "api/http_server.h"
+#include "notify/webhook.h"
+#include "store/ledger.h"
+#include "store/store.h"
+
+#ifndef RYURYO_VERSION
+#define RYURYO_VERSION "dev"
+#endif
+
+namespace ryuryo::app {
+
+namespace {
+
+Millis WallClock() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Status ResolveAdminToken(const Config& config, bool create, std::string* token) {
+  if (!config.admin_token.empty()) {
+    *token = config.admin_token;
+    return Status::Ok();
+  }
+  if (const char* env = std::getenv("RYURYO_ADMIN_TOKEN"); env != nullptr && *env != '\0') {
+    *token = env;
+    return Status::Ok();
+  }
+  std::filesystem::path path = std::filesystem::path(config.data_dir) / "admin.token";
+  std::ifstream in(path);
+  if (in && std::getline(in, *token) && !token->empty()) return Status::Ok();
+  if (!create) {
+    return Status::NotFound("no admin token: set RYURYO_ADMIN_TOKEN or pass --token (" +
+                            path.string() + " does not exist)");
+  }
+  unsigned char raw[24];
+  if (RAND_bytes(raw, sizeof raw) != 1) return Status::Internal("no randomness for the admin token");
+  static const char* hex = "0123456789abcdef";
+  token->clear();
+  for (unsigned char b : raw) {
+    token->push_back(hex[b >> 4]);
+    token->push_back(hex[b & 15]);
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  {
+    std::ofstream out(path, std::ios::trunc);
+    out << *token << "\n";
+    if (!out) return Status::IOError("cannot write " + path.string());
+  }
+  ::chmod(path.c_str(), 0600);
+  return Status::Ok();
+}
+
+int Serve(const std::string& config_path, const ServeOverrides& overrides) {
+  Config config;
+  Status st = LoadConfig(config_path, &config);
+  if (!st.ok()) {
+    std::fprintf(stderr, "ryuryo: %s\n", st.message().c_str());
+    return 2;
+  }
+  if (!overrides.http.empty()) config.http = overrides.http;
+  if (!overrides.data_dir.empty()) {
+    config.data_dir = overrides.data_dir;
+    config.store.path = overrides.data_dir;
+  }
+  std::string host;
+  uint16_t port;
+  if (st = SplitHostPort(config.http, &host, &port); !st.ok()) {
+    std::fprintf(stderr, "ryuryo: http: %s\n", st.message().c_str());
+    return 2;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  std::string token;
+  if (st = ResolveAdminToken(config, true, &token); !st.ok()) {
+    std::fprintf(stderr, "ryuryo: %s\n", st.message().c_str());
+    return 2;
+  }
+
+  std::unique_ptr<store::Store> db;
+  if (st = store::Store::Open(config.store, &db); !st.ok()) {
+    std::fprintf(stderr, "ryuryo: %s\n", st.message().c_str());
+    return 1;
+  }
+  Meter meter(config.catalog);
+  store::Ledger ledger(&meter, db.get(), WallClock, store::LedgerOptions());
+  auto t0 = std::chrono::steady_clock::now();
+  if (st = ledger.Recover(); !st.ok()) {
+    std::fprintf(stderr, "ryuryo: recovering %s: %s\n", config.data_dir.c_str(),
+                 st.message().c_str());
+    return 1;
+  }
+  double recover_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  spdlog::info("recovered {} lines and {} pools in {:.3f} s", meter.line_count(), meter.pool_count(),
+               recover_s);
+
+  notify::WebhookDelivery webhooks(db.get(), config.webhooks, WallClock, notify::WebhookOptions());
+  std::vector<notify::WebhookEndpoint> endpoints = config.webhooks;
+  ledger.set_outbox_router([endpoints, &webhooks](const Event& ev) {
+    auto r = notify::RouteEvent(endpoints, ev);
+    if (!r.empty()) webhooks.Poke();
+    return r;
+  });
+  ledger.Start();
+  webhooks.Start();
+
+  // Provision the config's pools and lines that do not exist yet (the demo catalog's lines).
+  for (const PoolSpec& p : config.pools) {
+    if (ledger.Read([&](const Meter& m) { return m.FindPool(p.id) != nullptr; })) continue;
+    std::promise<Status> done;
+    auto fut = done.get_future();
+    ledger.SubmitCommand([p](Meter& m, Millis now, Effects* fx) { return m.PutPool(p, now, fx); },
+                         [&done](Status s) { done.set_value(s); });
+    if (Status s = fut.get(); !s.ok()) spdlog::error("pool '{}': {}", p.id, s.message());
+  }
+  for (const LineSpec& l : config.lines) {
+    if (ledger.Read([&](const Meter& m) { return m.FindLine(l.id) != nullptr; })) continue;
+    std::promise<Status> done;
+    auto fut = done.get_future();
+    ledger.SubmitCommand([l](Meter& m, Millis now, Effects* fx) { return m.PutLine(l, now, fx); },
+                         [&done](Status s) { done.set_value(s); });
+    if (Status s = fut.get(); !s.ok()) spdlog::error("line '{}': {}", l.id, s.message());
+  }
+
+  boost::asio::io_context io(1);
+  api::ApiOptions api_options;
+  api_options.admin_token = token;
+  api_options.version = RYURYO_VERSION;
+  api_options.extra_metrics = [&webhooks] { return webhooks.MetricsText(); };
+  api::Api api(&ledger, api_options);
+  api::HttpServerOptions http_options;
+  http_options.address = host;
+  http_options.port = port;
+  api::HttpServer server(io, http_options, [&api](api::HttpRequest&& req, api::Responder respond) {
+    api.Handle(std::move(req), std::move(respond));
+  });
+  if (st = server.Listen(); !st.ok()) {
+    std::fprintf(stderr, "ryuryo: %s\n", st.message().c_str());
+    ledger.Stop();
+    webhooks.Stop();
+    return 1;
+  }
+  api.set_connections_gauge([&server] { return server.open_connections(); });
+  server.Start();
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code&, int sig) {
+    spdlog::info("signal {}: stopping", sig);
+    server.Stop();
+    io.stop();
+  });
+  std::string shown_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  std::printf("ryuryo %s listening on http://%s:%u\n", RYURYO_VERSION, shown_host.c_str(),
+              server.port());
+  std::printf("admin token: %s\n", token.c_str());
+  std::fflush(stdout);
+  io.run();
+  ledger.Stop();
+  webhooks.Stop();
+  return 0;
+}
+
+}  // namespace ryuryo::app

@@ -1,0 +1,82 @@
+// Webhook alert delivery (DESIGN §4 "Events"): the outbox worker.
+//
+// The ledger writes an outbox entry for every (event, matching endpoint) in the same commit as
+// the event, so nothing raised is forgotten. This worker POSTs each due entry's event JSON to
+// its endpoint with
+//   X-Ryuryo-Event-Id: evt-<seq>            (stable: receivers drop duplicates by it)
+//   X-Ryuryo-Signature: sha256=<hex HMAC-SHA256 of the body with the endpoint's secret>
+// A 2xx answer deletes the entry; anything else (or no answer) retries with exponential backoff
+// (1 s, 2 s, 4 s, … capped at 1 h), the attempt count and next time stored, so retries continue
+// across restarts. Delivery is at-least-once. After `give_up_after_ms` of failures an entry is
+// marked dead (kept, counted and logged) and no longer retried.
+//
+// Thread-safety: one worker thread; Start()/Stop() from the owning thread; Stats() from any.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/event.h"
+#include "store/store.h"
+
+namespace ryuryo::notify {
+
+struct WebhookEndpoint {
+  std::string url;
+  std::string secret;
+  std::set<EventType> events;  // empty: all
+  std::string account;         // empty: every account; else only that account's events
+};
+
+// Which endpoints an event goes to.
+std::vector<uint32_t> RouteEvent(const std::vector<WebhookEndpoint>& endpoints, const Event& ev);
+
+struct WebhookOptions {
+  int64_t poll_interval_ms = 200;
+  int timeout_ms = 5000;
+  int64_t backoff_initial_ms = 1000;
+  int64_t backoff_max_ms = 3600 * 1000;
+  int64_t give_up_after_ms = 3 * 24 * 3600 * 1000LL;
+  size_t scan_entries_max = 4096;  // outbox entries looked at per poll
+};
+
+class WebhookDelivery {
+ public:
+  using Clock = std::function<Millis()>;
+  WebhookDelivery(store::Store* store, std::vector<WebhookEndpoint> endpoints, Clock clock,
+                  WebhookOptions options);
+  ~WebhookDelivery();
+  void Start();
+  void Stop();
+  // Wakes the worker (e.g. after a commit that queued entries).
+  void Poke();
+  // Runs one pass over due entries on the calling thread; returns how many were delivered.
+  size_t RunOnce();
+
+  // Prometheus text for /metrics.
+  std::string MetricsText() const;
+
+ private:
+  void Run();
+  store::Store* store_;
+  std::vector<WebhookEndpoint> endpoints_;
+  Clock clock_;
+  WebhookOptions options_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  bool poked_ = false;
+  std::thread thread_;
+  std::atomic<uint64_t> delivered_{0};
+  std::atomic<uint64_t> failed_attempts_{0};
+  std::atomic<uint64_t> dead_{0};
+  std::atomic<uint64_t> pending_{0};
+};
+
+}  // namespace ryuryo::notify

@@ -1,0 +1,368 @@
+#include "store/ledger.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace ryuryo::store {
+
+namespace {
+
+constexpr const char* kMetaEventSeq = "next_event_seq";
+constexpr const char* kMetaAuditSeq = "next_audit_seq";
+constexpr const char* kMetaQuarantineSeq = "next_quarantine_seq";
+// A record spanning more hours than this is put in the hour of its end instead of spread.
+constexpr int64_t kSpreadHoursMax = 7 * 24;
+
+struct RollupKey {
+  uint32_t line;
+  char granularity;
+  Millis start;
+  char dim;
+  std::string name;
+  bool operator==(const RollupKey&) const = default;
+};
+struct RollupKeyHash {
+  size_t operator()(const RollupKey& k) const {
+    size_t h = std::hash<std::string>()(k.name);
+    h ^= std::hash<uint64_t>()((uint64_t{k.line} << 16) ^ (uint64_t(k.granularity) << 8) ^ k.dim) +
+         0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    h ^= std::hash<int64_t>()(k.start) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    return h;
+  }
+};
+using Rollups = std::unordered_map<RollupKey, std::pair<uint64_t, uint64_t>, RollupKeyHash>;
+
+void AddRollups(Rollups* rollups, uint32_t line, const Zone& zone, const UsageRecord& r) {
+  // Spread the bytes over the UTC hours the record spans, pro rata by time, remainders to the
+  // last hour so that the parts add up exactly.
+  Millis first = FloorHour(r.start), last = FloorHour(r.end);
+  int64_t hours = (last - first) / kMillisPerHour + 1;
+  if (hours > kSpreadHoursMax || r.end <= r.start) {
+    first = last;
+    hours = 1;
+  }
+  uint64_t up_left = r.bytes_up, down_left = r.bytes_down;
+  const Millis span = std::max<Millis>(1, r.end - r.start);
+  Millis day_of_hour = 0, day_hour_key = INT64_MIN;
+  for (int64_t i = 0; i < hours; ++i) {
+    Millis h = first + i * kMillisPerHour;
+    uint64_t up, down;
+    if (i == hours - 1) {
+      up = up_left;
+      down = down_left;
+    } else {
+      Millis part = std::min(h + kMillisPerHour, r.end) - std::max(h, r.start);
+      up = static_cast<uint64_t>(static_cast<unsigned __int128>(r.bytes_up) * part / span);
+      down = static_cast<uint64_t>(static_cast<unsigned __int128>(r.bytes_down) * part / span);
+      up = std::min(up, up_left);
+      down = std::min(down, down_left);
+    }
+    up_left -= up;
+    down_left -= down;
+    if (up == 0 && down == 0) continue;
+    if (h != day_hour_key) {
+      // Local day of this hour (hours never straddle a local midnight in whole-hour zones; in
+      // half-hour zones the hour's start decides).
+      day_of_hour = zone.StartOfDay(zone.DateAt(h));
+      day_hour_key = h;
+    }
+    auto add = [&](char g, Millis start, char dim, const std::string& name) {
+      auto& v = (*rollups)[RollupKey{line, g, start, dim, name}];
+      v.first += up;
+      v.second += down;
+    };
+    add('h', h, 't', "");
+    add('d', day_of_hour, 't', "");
+    if (!r.app.empty()) {
+      add('h', h, 'a', r.app);
+      add('d', day_of_hour, 'a', r.app);
+    }
+    if (!r.device.empty()) {
+      add('h', h, 'd', r.device);
+      add('d', day_of_hour, 'd', r.device);
+    }
+  }
+}
+
+}  // namespace
+
+Ledger::Ledger(Meter* meter, Store* store, Clock clock, LedgerOptions options)
+    : meter_(meter), store_(store), clock_(std::move(clock)), options_(options) {}
+
+Ledger::~Ledger() { Stop(); }
+
+Status Ledger::Recover() {
+  std::unique_lock lock(mu_);
+  RYURYO_RETURN_IF_ERROR(store_->LoadInto(meter_));
+  uint64_t v;
+  RYURYO_RETURN_IF_ERROR(store_->GetMeta(kMetaEventSeq, &v));
+  if (v > 0) meter_->set_next_event_seq(v);
+  RYURYO_RETURN_IF_ERROR(store_->GetMeta(kMetaAuditSeq, &v));
+  if (v > 0) next_audit_seq_ = v;
+  RYURYO_RETURN_IF_ERROR(store_->GetMeta(kMetaQuarantineSeq, &v));
+  if (v > 0) next_quarantine_seq_ = v;
+  return Status::Ok();
+}
+
+void Ledger::Start() {
+  std::lock_guard lock(queue_mu_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Ledger::Stop() {
+  {
+    std::lock_guard lock(queue_mu_);
+    if (!thread_.joinable()) return;
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  thread_.join();
+}
+
+Status Ledger::SubmitUsage(std::vector<UsageRecord> records, UsageDone done,
+                           std::vector<uint64_t> quarantine_seqs) {
+  {
+    std::lock_guard lock(queue_mu_);
+    if (stopping_) return Status::Unavailable("the server is shutting down");
+    if (queued_records_ + records.size() > options_.queue_records_max) {
+      return Status::ResourceExhausted("ingest queue is full (" +
+                                       std::to_string(options_.queue_records_max) +
+                                       " records waiting); retry shortly");
+    }
+    queued_records_ += records.size();
+    stats_.queued_records.store(queued_records_, std::memory_order_relaxed);
+    Item item;
+    item.records = std::move(records);
+    item.quarantine_seqs = std::move(quarantine_seqs);
+    item.usage_done = std::move(done);
+    queue_.push_back(std::move(item));
+  }
+  queue_cv_.notify_one();
+  return Status::Ok();
+}
+
+Status Ledger::SubmitCommand(Command command, CommandDone done) {
+  {
+    std::lock_guard lock(queue_mu_);
+    if (stopping_) return Status::Unavailable("the server is shutting down");
+    Item item;
+    item.command = std::move(command);
+    item.command_done = std::move(done);
+    queue_.push_back(std::move(item));
+  }
+  queue_cv_.notify_one();
+  return Status::Ok();
+}
+
+void Ledger::Run() {
+  for (;;) {
+    std::vector<Item> items;
+    {
+      std::unique_lock lock(queue_mu_);
+      queue_cv_.wait_for(lock, std::chrono::milliseconds(options_.tick_interval_ms),
+                         [&] { return stopping_ || !queue_.empty(); });
+      if (stopping_ && queue_.empty()) return;
+      size_t records = 0;
+      while (!queue_.empty() &&
+             (items.empty() || records + queue_.front().records.size() <= options_.batch_records_max)) {
+        records += queue_.front().records.size();
+        items.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      queued_records_ -= records;
+      stats_.queued_records.store(queued_records_, std::memory_order_relaxed);
+    }
+    ProcessBatch(&items);
+  }
+}
+
+void Ledger::ProcessBatch(std::vector<Item>* items) {
+  const Millis now = clock_();
+  // 1. Deduplicate: within the batch, then against the store.
+  struct Ref {
+    size_t item;
+    size_t index;
+  };
+  std::vector<Ref> refs;
+  std::vector<std::string> keys;
+  std::vector<UsageResult> results(items->size());
+  std::unordered_set<std::string> in_batch;
+  for (size_t i = 0; i < items->size(); ++i) {
+    Item& it = (*items)[i];
+    for (size_t j = 0; j < it.records.size(); ++j) {
+      std::string key = DedupKey(it.records[j]);
+      if (!in_batch.insert(key).second) {
+        results[i].duplicates++;
+        continue;
+      }
+      refs.push_back({i, j});
+      keys.push_back(std::move(key));
+    }
+  }
+  std::vector<DedupState> states;
+  Status st = store_->LookupDedup(keys, &states);
+  if (!st.ok()) {
+    std::fprintf(stderr, "ryuryo: fatal: %s\n", st.ToString().c_str());
+    std::abort();
+  }
+  std::vector<UsageRecord> fresh;
+  std::vector<size_t> fresh_ref;  // index into refs
+  for (size_t k = 0; k < refs.size(); ++k) {
+    const Item& it = (*items)[refs[k].item];
+    bool replay = !it.quarantine_seqs.empty();
+    if (states[k] == DedupState::kApplied ||
+        (states[k] == DedupState::kQuarantined && !replay)) {
+      results[refs[k].item].duplicates++;
+      continue;
+    }
+    fresh.push_back(it.records[refs[k].index]);
+    fresh_ref.push_back(k);
+  }
+
+  // 2. Apply under the write lock; serialise what changed while it is consistent.
+  Batch batch(store_);
+  Effects fx;
+  std::vector<Status> command_status(items->size());
+  std::vector<Zone> zones(fresh.size());
+  {
+    std::unique_lock lock(mu_);
+    meter_->Tick(now, &fx);
+    for (size_t i = 0; i < items->size(); ++i) {
+      if ((*items)[i].command) command_status[i] = (*items)[i].command(*meter_, now, &fx);
+    }
+    Effects usage_fx;
+    meter_->Apply(fresh, now, &usage_fx);
+    fx.events.insert(fx.events.end(), std::make_move_iterator(usage_fx.events.begin()),
+                     std::make_move_iterator(usage_fx.events.end()));
+    fx.dirty_lines.insert(usage_fx.dirty_lines.begin(), usage_fx.dirty_lines.end());
+    fx.dirty_pools.insert(usage_fx.dirty_pools.begin(), usage_fx.dirty_pools.end());
+    fx.outcomes = std::move(usage_fx.outcomes);
+    for (uint32_t l : fx.dirty_lines) batch.PutLine(meter_->line(l));
+    for (uint32_t p : fx.dirty_pools) batch.PutPool(meter_->pool(p));
+    for (size_t f = 0; f < fresh.size(); ++f) {
+      if (fx.outcomes[f].kind == RecordOutcome::Kind::kApplied) {
+        zones[f] = meter_->BalanceOf(meter_->line(fx.outcomes[f].line)).zone;
+      }
+    }
+  }
+
+  // 3. The rest of the batch: dedup keys, audit, rollups, quarantine, events, outbox, meta.
+  Rollups rollups;
+  uint64_t bytes = 0;
+  for (size_t f = 0; f < fresh.size(); ++f) {
+    const UsageRecord& r = fresh[f];
+    const RecordOutcome& out = fx.outcomes[f];
+    const Ref& ref = refs[fresh_ref[f]];
+    UsageResult& res = results[ref.item];
+    const Item& it = (*items)[ref.item];
+    const std::string& key = keys[fresh_ref[f]];
+    switch (out.kind) {
+      case RecordOutcome::Kind::kRejected:
+        res.rejected.emplace_back(ref.index, out.error.message());
+        break;
+      case RecordOutcome::Kind::kQuarantined:
+        res.quarantined++;
+        res.accepted++;
+        if (it.quarantine_seqs.empty()) {
+          QuarantineEntry q;
+          q.seq = next_quarantine_seq_++;
+          q.received_at = now;
+          q.record = r;
+          batch.PutQuarantine(q);
+          batch.PutDedup(key, DedupState::kQuarantined, now);
+        }
+        break;
+      case RecordOutcome::Kind::kApplied: {
+        res.accepted++;
+        bytes += r.bytes();
+        const std::string& line_id = meter_->line(out.line).id;  // ids never change
+        AuditEntry a;
+        a.seq = next_audit_seq_++;
+        a.record_id = key;
+        a.bytes_up = r.bytes_up;
+        a.bytes_down = r.bytes_down;
+        a.start = r.start;
+        a.end = r.end;
+        a.applied_at = now;
+        a.device = r.device;
+        a.app = r.app;
+        a.source = r.source;
+        a.late = out.late;
+        a.debits = out.debits;
+        batch.PutAudit(line_id, a);
+        batch.PutDedup(key, DedupState::kApplied, now);
+        if (!it.quarantine_seqs.empty()) batch.DeleteQuarantine(it.quarantine_seqs[ref.index]);
+        AddRollups(&rollups, out.line, zones[f], r);
+        break;
+      }
+    }
+  }
+  for (const auto& [k, v] : rollups) {
+    batch.AddRollup(meter_->line(k.line).id, k.granularity, k.start, k.dim, k.name, v.first,
+                    v.second);
+  }
+  for (const Event& ev : fx.events) {
+    batch.PutEvent(ev.seq, ev.ToJson());
+    if (router_) {
+      for (uint32_t endpoint : router_(ev)) {
+        OutboxEntry o;
+        o.event_seq = ev.seq;
+        o.endpoint = endpoint;
+        o.next_attempt_at = now;
+        batch.PutOutbox(o);
+      }
+    }
+  }
+  if (!fx.events.empty()) batch.PutMeta(kMetaEventSeq, meter_->next_event_seq());
+  if (!fresh.empty()) {
+    batch.PutMeta(kMetaAuditSeq, next_audit_seq_);
+    batch.PutMeta(kMetaQuarantineSeq, next_quarantine_seq_);
+  }
+
+  if (batch.count() > 0) {
+    auto t0 = std::chrono::steady_clock::now();
+    st = store_->Write(&batch);
+    if (!st.ok()) {
+      std::fprintf(stderr, "ryuryo: fatal: %s\n", st.ToString().c_str());
+      std::abort();
+    }
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    size_t b = 0;
+    while (b < LedgerStats::kCommitBuckets - 1 && secs > LedgerStats::kCommitBoundsS[b]) ++b;
+    stats_.commit_hist[b].fetch_add(1, std::memory_order_relaxed);
+    stats_.commit_count.fetch_add(1, std::memory_order_relaxed);
+    stats_.commit_sum_us.fetch_add(static_cast<uint64_t>(secs * 1e6), std::memory_order_relaxed);
+    stats_.batches.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  // 4. Durable: answer.
+  uint64_t applied = 0, dups = 0, rejected = 0, quarantined = 0;
+  for (size_t i = 0; i < items->size(); ++i) {
+    Item& it = (*items)[i];
+    if (it.command) {
+      if (it.command_done) it.command_done(command_status[i]);
+      continue;
+    }
+    UsageResult& res = results[i];
+    applied += res.accepted - res.quarantined;
+    dups += res.duplicates;
+    rejected += res.rejected.size();
+    quarantined += res.quarantined;
+    std::sort(res.rejected.begin(), res.rejected.end());
+    if (it.usage_done) it.usage_done(std::move(res));
+  }
+  stats_.records_applied.fetch_add(applied, std::memory_order_relaxed);
+  stats_.records_duplicate.fetch_add(dups, std::memory_order_relaxed);
+  stats_.records_rejected.fetch_add(rejected, std::memory_order_relaxed);
+  stats_.records_quarantined.fetch_add(quarantined, std::memory_order_relaxed);
+  stats_.bytes_applied.fetch_add(bytes, std::memory_order_relaxed);
+  stats_.events.fetch_add(fx.events.size(), std::memory_order_relaxed);
+}
+
+}  // namespace ryuryo::store

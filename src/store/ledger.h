@@ -1,0 +1,140 @@
+// Ledger: the meter and its store driven by one writer thread with group commit (DESIGN §3).
+//
+// Adapters submit usage and commands from any thread; the ledger thread takes everything that
+// queued up while the previous commit was in flight (at most `batch_records_max` records), drops
+// duplicates (within the batch and against the store's dedup keys), applies the rest to the
+// meter, writes ONE synced RocksDB batch with all of it (records' dedup keys, changed lines and
+// pools, audit trail, rollups, events, outbox entries), and only then calls the submitters'
+// callbacks. So an ack (HTTP 200, RADIUS Accounting-Response) always means durable.
+//
+// The thread also ticks the meter once a second so that resets and expiries commit with no
+// traffic. Reads of the in-memory state take a shared lock (Read()); they may see a batch a few
+// milliseconds before it is durable, never an acknowledgement.
+//
+// A failed store write is fatal: the process exits, and a restart recovers the last committed
+// state. (Memory and disk must never disagree about an acknowledged record.)
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/meter.h"
+#include "core/record.h"
+#include "core/status.h"
+#include "store/store.h"
+
+namespace ryuryo::store {
+
+struct LedgerOptions {
+  size_t batch_records_max = 4096;    // records applied and committed together at most
+  size_t queue_records_max = 1 << 20;  // records waiting; beyond it submitters get 503
+  int64_t tick_interval_ms = 1000;
+};
+
+struct UsageResult {
+  Status status;  // not ok: nothing of the submission was applied (e.g. queue full)
+  size_t accepted = 0;
+  size_t duplicates = 0;
+  size_t quarantined = 0;  // accepted, but kept aside for an unknown line
+  std::vector<std::pair<size_t, std::string>> rejected;  // index in the submission, error
+};
+using UsageDone = std::function<void(UsageResult)>;
+
+// A change to the meter other than usage (provisioning, top-up, thresholds). Runs on the ledger
+// thread under the write lock, commits with the batch; `done` is called after the commit.
+using Command = std::function<Status(Meter& meter, Millis now, Effects* fx)>;
+using CommandDone = std::function<void(Status)>;
+
+// Which webhook endpoints an event goes to (indexes into the configured list).
+using OutboxRouter = std::function<std::vector<uint32_t>(const Event&)>;
+
+// Counters for /metrics. Written by the ledger thread, read by anyone.
+struct LedgerStats {
+  std::atomic<uint64_t> records_applied{0};
+  std::atomic<uint64_t> records_duplicate{0};
+  std::atomic<uint64_t> records_rejected{0};
+  std::atomic<uint64_t> records_quarantined{0};
+  std::atomic<uint64_t> bytes_applied{0};
+  std::atomic<uint64_t> batches{0};
+  std::atomic<uint64_t> events{0};
+  std::atomic<uint64_t> queued_records{0};
+  // Commit latency histogram (seconds): bucket upper bounds below, plus +Inf.
+  static constexpr double kCommitBoundsS[] = {0.0005, 0.001, 0.002, 0.005, 0.01,
+                                              0.025,  0.05,  0.1,   0.25,  1.0};
+  static constexpr size_t kCommitBuckets = sizeof(kCommitBoundsS) / sizeof(double) + 1;
+  std::atomic<uint64_t> commit_hist[kCommitBuckets] = {};
+  std::atomic<uint64_t> commit_count{0};
+  std::atomic<uint64_t> commit_sum_us{0};
+};
+
+class Ledger {
+ public:
+  using Clock = std::function<Millis()>;
+  Ledger(Meter* meter, Store* store, Clock clock, LedgerOptions options);
+  ~Ledger();
+  Ledger(const Ledger&) = delete;
+  Ledger& operator=(const Ledger&) = delete;
+
+  // Loads the committed state into the meter. Call once, before Start().
+  Status Recover();
+  void set_outbox_router(OutboxRouter router) { router_ = std::move(router); }
+  void Start();
+  void Stop();  // finishes what is queued, then joins
+
+  // Records already validated by the adapter. `quarantine_seqs`, when given, names the quarantine
+  // entry each record was replayed from (records already quarantined count as new then).
+  Status SubmitUsage(std::vector<UsageRecord> records, UsageDone done,
+                     std::vector<uint64_t> quarantine_seqs = {});
+  Status SubmitCommand(Command command, CommandDone done);
+
+  // Runs `f(const Meter&)` under the shared lock.
+  template <typename F>
+  auto Read(F&& f) const {
+    std::shared_lock lock(mu_);
+    return f(static_cast<const Meter&>(*meter_));
+  }
+
+  Millis Now() const { return clock_(); }
+  const LedgerStats& stats() const { return stats_; }
+  Store* store() const { return store_; }
+
+ private:
+  struct Item {
+    std::vector<UsageRecord> records;
+    std::vector<uint64_t> quarantine_seqs;
+    UsageDone usage_done;
+    Command command;
+    CommandDone command_done;
+  };
+  void Run();
+  void ProcessBatch(std::vector<Item>* items);
+
+  Meter* meter_;
+  Store* store_;
+  Clock clock_;
+  LedgerOptions options_;
+  OutboxRouter router_;
+  mutable std::shared_mutex mu_;  // guards *meter_
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<Item> queue_;
+  size_t queued_records_ = 0;
+  bool stopping_ = false;
+  std::thread thread_;
+
+  uint64_t next_audit_seq_ = 1;
+  uint64_t next_quarantine_seq_ = 1;
+  LedgerStats stats_;
+};
+
+}  // namespace ryuryo::store
