@@ -2,13 +2,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
-#include <chrono>
-#include <exception>
-#include <mutex>
-#include <optional>
-#include <unordered_map>
-
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -17,7 +10,13 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cctype>
+#include <chrono>
+#include <exception>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <unordered_map>
 
 namespace ryuryo::api {
 namespace {
@@ -97,7 +96,8 @@ HttpRequest ToHttpRequest(http::request<http::string_body>&& message, std::strin
   request.target = std::string(ToStd(message.target()));
   ParseTarget(request.target, request);
   for (const auto& field : message) {
-    request.headers.emplace_back(ToLower(ToStd(field.name_string())), std::string(ToStd(field.value())));
+    request.headers.emplace_back(ToLower(ToStd(field.name_string())),
+                                 std::string(ToStd(field.value())));
   }
   request.body = std::move(message.body());
   request.remote_address = std::move(remote_address);
@@ -241,10 +241,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(core_->options().body_bytes_max);
     parser_->header_limit(core_->options().header_bytes_max);
     stream_.expires_after(idle_timeout());
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
-                              self->OnReadHeader(ec);
-                            });
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnReadHeader(ec); });
   }
 
   void OnReadHeader(beast::error_code ec) {
@@ -274,12 +273,13 @@ class Session : public std::enable_shared_from_this<Session> {
     if (closed_) return;
     const HttpServerOptions& options = core_->options();
     if (ec == http::error::body_limit) {
-      SendErrorAndClose(413, "payload_too_large",
-                        "request body exceeds " + std::to_string(options.body_bytes_max) + " bytes");
+      SendErrorAndClose(
+          413, "payload_too_large",
+          "request body exceeds " + std::to_string(options.body_bytes_max) + " bytes");
     } else if (ec == http::error::header_limit) {
-      SendErrorAndClose(431, "header_too_large",
-                        "request header exceeds " + std::to_string(options.header_bytes_max) +
-                            " bytes");
+      SendErrorAndClose(
+          431, "header_too_large",
+          "request header exceeds " + std::to_string(options.header_bytes_max) + " bytes");
     } else if (IsHttpParseError(ec)) {
       SendErrorAndClose(400, "bad_request", "malformed HTTP request: " + ec.message());
     } else {
@@ -343,9 +343,9 @@ class Session : public std::enable_shared_from_this<Session> {
       response_ =
           ToBeastResponse(std::move(response), request_version_, keep_alive, request_is_head_);
     } catch (const std::exception&) {  // e.g. a header field longer than Beast accepts
-      response_ = ToBeastResponse(
-          HttpResponse::Error(500, "internal", "the response could not be encoded"),
-          request_version_, keep_alive, request_is_head_);
+      response_ =
+          ToBeastResponse(HttpResponse::Error(500, "internal", "the response could not be encoded"),
+                          request_version_, keep_alive, request_is_head_);
     }
     Write(keep_alive);
   }
@@ -500,16 +500,26 @@ const std::string* HttpRequest::Header(std::string_view lower_name) const {
 
 int HttpStatusFor(Status::Code code) {
   switch (code) {
-    case Status::Code::kOk: return 200;
-    case Status::Code::kInvalidArgument: return 400;
-    case Status::Code::kNotFound: return 404;
-    case Status::Code::kAlreadyExists: return 409;
-    case Status::Code::kUnauthenticated: return 401;
-    case Status::Code::kPermissionDenied: return 403;
-    case Status::Code::kResourceExhausted: return 429;
-    case Status::Code::kUnavailable: return 503;
-    case Status::Code::kIOError: return 500;
-    case Status::Code::kInternal: return 500;
+    case Status::Code::kOk:
+      return 200;
+    case Status::Code::kInvalidArgument:
+      return 400;
+    case Status::Code::kNotFound:
+      return 404;
+    case Status::Code::kAlreadyExists:
+      return 409;
+    case Status::Code::kUnauthenticated:
+      return 401;
+    case Status::Code::kPermissionDenied:
+      return 403;
+    case Status::Code::kResourceExhausted:
+      return 429;
+    case Status::Code::kUnavailable:
+      return 503;
+    case Status::Code::kIOError:
+      return 500;
+    case Status::Code::kInternal:
+      return 500;
   }
   return 500;
 }

@@ -13,6 +13,7 @@
 // the io_context because of network input.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -20,8 +21,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
 
 #include "core/status.h"
 

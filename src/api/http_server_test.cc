@@ -2,25 +2,24 @@
 
 #include <gtest/gtest.h>
 
-#include <chrono>
-#include <functional>
-#include <future>
-#include <memory>
-#include <mutex>
-#include <stdexcept>
-#include <string>
-#include <string_view>
-#include <thread>
-#include <utility>
-#include <vector>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <chrono>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
 
 namespace ryuryo::api {
 namespace {
@@ -54,8 +53,7 @@ class Client {
     parser.skip(head);
     beast::error_code result = beast::error::timeout;
     stream_.expires_after(kClientTimeout);
-    http::async_read(stream_, buffer_, parser,
-                     [&](beast::error_code ec, size_t) { result = ec; });
+    http::async_read(stream_, buffer_, parser, [&](beast::error_code ec, size_t) { result = ec; });
     io_.restart();
     io_.run();
     response = parser.release();
@@ -280,9 +278,11 @@ TEST_F(HttpServerTest, GetDecodesPathQueryAndHeaders) {
   EXPECT_EQ(request.method, "GET");
   EXPECT_EQ(request.target, target);
   EXPECT_EQ(request.path, "/v1/lines/a/b c/usage");
-  const std::vector<std::pair<std::string, std::string>> query = {
-      {"from", "2024-01-01"}, {"name", "J\xC3\xB6rg M&M"}, {"flag", ""}, {"empty", ""},
-      {"from", "dup"}};
+  const std::vector<std::pair<std::string, std::string>> query = {{"from", "2024-01-01"},
+                                                                  {"name", "J\xC3\xB6rg M&M"},
+                                                                  {"flag", ""},
+                                                                  {"empty", ""},
+                                                                  {"from", "dup"}};
   EXPECT_EQ(request.query, query);
   ASSERT_NE(request.Query("from"), nullptr);
   EXPECT_EQ(*request.Query("from"), "2024-01-01");
@@ -354,8 +354,7 @@ TEST_F(HttpServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
 TEST_F(HttpServerTest, ConnectionCloseIsHonored) {
   StartServer(EchoPath);
   Client client(port());
-  const Response response =
-      client.RoundTrip(Request("GET", "/bye", "", "Connection: close\r\n"));
+  const Response response = client.RoundTrip(Request("GET", "/bye", "", "Connection: close\r\n"));
   EXPECT_EQ(response.body(), "/bye");
   EXPECT_FALSE(response.keep_alive());
   EXPECT_TRUE(client.ClosedByServer());
@@ -411,8 +410,9 @@ TEST_F(HttpServerTest, OversizedBodyGets413AndClose) {
   const Response response = client.RoundTrip(Request("POST", "/r", std::string(64 << 10, 'a')));
   EXPECT_EQ(response.result_int(), 413);
   EXPECT_EQ(response[http::field::content_type], "application/json");
-  EXPECT_EQ(response.body(),
-            R"({"error":{"code":"payload_too_large","message":"request body exceeds 1024 bytes"}})");
+  EXPECT_EQ(
+      response.body(),
+      R"({"error":{"code":"payload_too_large","message":"request body exceeds 1024 bytes"}})");
   EXPECT_FALSE(response.keep_alive());
   EXPECT_TRUE(client.ClosedByServer());
   EXPECT_EQ(requests().size(), 1u);
@@ -436,8 +436,8 @@ TEST_F(HttpServerTest, OversizedHeaderGets431) {
   options.header_bytes_max = 1024;
   StartServer(EchoPath, options);
   Client client(port());
-  const Response response = client.RoundTrip(
-      Request("GET", "/h", "", "X-Big: " + std::string(4096, 'h') + "\r\n"));
+  const Response response =
+      client.RoundTrip(Request("GET", "/h", "", "X-Big: " + std::string(4096, 'h') + "\r\n"));
   EXPECT_EQ(response.result_int(), 431);
   EXPECT_EQ(ErrorCode(response), "header_too_large");
   EXPECT_TRUE(client.ClosedByServer());
