@@ -80,8 +80,16 @@ class Server:
             return None
         self.proc.send_signal(signal.SIGTERM)
         code = self.proc.wait(timeout=30)
-        self.proc = None
+        self._reap()
         return code
+
+    def _reap(self):
+        self.proc.stdout.close()
+        self.proc = None
+        if getattr(self, "drain", None) is not None:
+            self.drain.wait(timeout=30)
+            self.drain = None
+        self.log.close()
 
     def kill(self):
         """kill -9."""
@@ -89,7 +97,7 @@ class Server:
             return
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=30)
-        self.proc = None
+        self._reap()
 
     def restart(self):
         self.stop()

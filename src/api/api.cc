@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "api/usage_json.h"
@@ -34,6 +35,14 @@ std::vector<std::string_view> SplitPath(std::string_view path) {
 
 HttpResponse JsonOk(const json& j, int status = 200) { return HttpResponse::Json(status, j.dump()); }
 
+// The ledger's answer to a submission it cannot take now: a full queue is 503 with Retry-After.
+HttpResponse Busy(const Status& st) {
+  if (st.code() != Status::Code::kResourceExhausted) return HttpResponse::Error(st);
+  HttpResponse r = HttpResponse::Error(503, "unavailable", st.message());
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
 HttpResponse Bad(std::string msg) { return HttpResponse::Error(Status::InvalidArgument(std::move(msg))); }
 
 bool ParseUint(std::string_view s, uint64_t* v) {
@@ -58,6 +67,20 @@ json LineJson(const Meter& m, const Line& l) {
   j["created_at"] = b.zone.FormatRfc3339(l.created_at);
   j["state"] = LineStateName(b.state);
   return j;
+}
+
+json PoolJson(const Meter& m, const Pool& p) {
+  json members = json::array();
+  for (uint32_t i : p.members) {
+    const Line& l = m.line(i);
+    members.push_back({{"line", l.id},
+                       {"used", l.member_cycle_start == p.balance.cycle_start ? l.member_cycle_bytes : 0}});
+  }
+  return {{"id", p.id},
+          {"plan", p.balance.plan->id},
+          {"account", p.account.empty() ? json(nullptr) : json(p.account)},
+          {"timezone", p.balance.zone.name()},
+          {"members", members}};
 }
 
 json BucketJson(const Zone& z, const Bucket& k) {
@@ -151,6 +174,15 @@ Status CheckFields(const json& j, std::initializer_list<const char*> allowed) {
   return Status::Ok();
 }
 
+// A time zone named in a PUT body: an unknown one is bad input (400). (Zone::Find answers
+// NotFound, which the meter passes on and would otherwise turn into a 404.)
+Status CheckTimezone(const std::string& tz) {
+  if (tz.empty()) return Status::Ok();
+  Zone z;
+  Status st = Zone::Find(tz, &z);
+  return st.ok() ? st : Status::InvalidArgument("timezone: " + st.message());
+}
+
 Status ParseBody(const std::string& body, json* out) {
   *out = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (out->is_discarded()) return Status::InvalidArgument("body: not valid JSON");
@@ -174,6 +206,11 @@ void Api::Handle(HttpRequest&& request, Responder respond) {
 void Api::Route(HttpRequest& req, Responder& respond) {
   const std::vector<std::string_view> parts = SplitPath(req.path);
   const std::string& method = req.method;
+  const bool read_only = req.method == "GET" || req.method == "HEAD";
+  if (parts.size() == 1 && (parts[0] == "healthz" || parts[0] == "metrics") && !read_only) {
+    return respond(HttpResponse::Error(405, "method_not_allowed",
+                                       req.method + " is not allowed on " + req.path));
+  }
   if (parts.size() == 1 && parts[0] == "healthz") {
     return respond(JsonOk({{"status", "ok"}, {"version", options_.version}}));
   }
@@ -206,7 +243,7 @@ void Api::Route(HttpRequest& req, Responder& respond) {
   auto commit_then = [&](store::Command cmd, std::function<HttpResponse(const Status&)> answer) {
     Responder r = respond;
     Status st = ledger_->SubmitCommand(std::move(cmd), [r, answer](Status s) { r(answer(s)); });
-    if (!st.ok()) respond(HttpResponse::Error(st));
+    if (!st.ok()) respond(Busy(st));
   };
 
   // /v1/usage
@@ -214,7 +251,11 @@ void Api::Route(HttpRequest& req, Responder& respond) {
     if (method != "POST") return method_not_allowed();
     auto parsed = std::make_shared<ParsedUsage>();
     Status st = ParseUsageBody(req.body, parsed.get());
+    if (st.code() == Status::Code::kResourceExhausted) {
+      return respond(HttpResponse::Error(413, "payload_too_large", st.message()));
+    }
     if (!st.ok()) return respond(HttpResponse::Error(st));
+    records_rejected_at_parse_.fetch_add(parsed->errors.size(), std::memory_order_relaxed);
     if (parsed->records.empty()) {
       json rejected = json::array();
       for (auto& [i, e] : parsed->errors) rejected.push_back({{"index", i}, {"error", e}});
@@ -227,6 +268,7 @@ void Api::Route(HttpRequest& req, Responder& respond) {
                                              ": " + parsed->errors[0].second}}},
                   {"accepted", 0},
                   {"duplicates", 0},
+                  {"quarantined", 0},
                   {"rejected", rejected}};
       return respond(HttpResponse::Json(400, err.dump()));
     }
@@ -240,12 +282,18 @@ void Api::Route(HttpRequest& req, Responder& respond) {
       for (auto& [i, e] : res.rejected) all.emplace_back(parsed->indexes[i], e);
       std::sort(all.begin(), all.end());
       for (auto& [i, e] : all) rejected.push_back({{"index", i}, {"error", e}});
+      if (res.accepted == 0 && res.duplicates == 0 && !all.empty()) {
+        json err = {{"error", {{"code", "invalid_argument"},
+                               {"message", "record " + std::to_string(all[0].first) + ": " + all[0].second}}},
+                    {"accepted", 0}, {"duplicates", 0}, {"quarantined", 0}, {"rejected", rejected}};
+        return r(HttpResponse::Json(400, err.dump()));
+      }
       r(JsonOk({{"accepted", res.accepted},
                 {"duplicates", res.duplicates},
                 {"quarantined", res.quarantined},
                 {"rejected", rejected}}));
     });
-    if (!st.ok()) respond(HttpResponse::Error(st));
+    if (!st.ok()) respond(Busy(st));
     return;
   }
 
@@ -266,7 +314,23 @@ void Api::Route(HttpRequest& req, Responder& respond) {
           j["cycle_day"] = p->cycle_day;
           j["rollover"] = p->rollover;
         }
-        if (p->kind == PlanKind::kPass) j["validity"] = FormatDuration(p->validity_ms);
+        if (p->kind == PlanKind::kPass) {
+          j["validity"] = FormatDuration(p->validity_ms);
+          j["starts"] = p->starts == PassStart::kActivation ? "activation" : "first_use";
+        }
+        if (p->kind != PlanKind::kUnlimited && p->after_quota.action == QuotaAction::kOverage) {
+          const AfterQuota& a = p->after_quota;
+          j["after_quota"]["unit"] = a.unit_bytes;
+          j["after_quota"]["price"] = FormatMoney(a.price_micros, a.currency);
+          j["after_quota"]["currency"] = a.currency;
+          j["after_quota"]["cap"] = a.cap_micros >= 0 ? json(FormatMoney(a.cap_micros, a.currency)) : json(nullptr);
+        }
+        if (p->fair_use) {
+          j["fair_use"] = {{"window", FormatDuration(p->fair_use->window_ms)},
+                           {"limit", p->fair_use->limit_bytes},
+                           {"action", QuotaActionName(p->fair_use->action)},
+                           {"rate_bps", p->fair_use->rate_bps}};
+        }
         json alerts = json::array();
         for (const Threshold& t : p->alerts) alerts.push_back(t.Label());
         j["alerts"] = alerts;
@@ -347,7 +411,7 @@ void Api::Route(HttpRequest& req, Responder& respond) {
                   {"duplicates", res.duplicates},
                   {"still_quarantined", left + res.quarantined}}));
       }, std::move(seqs));
-      if (!st.ok()) respond(HttpResponse::Error(st));
+      if (!st.ok()) respond(Busy(st));
       return;
     }
     return method_not_allowed();
@@ -365,31 +429,22 @@ void Api::Route(HttpRequest& req, Responder& respond) {
       if (st.ok()) spec.plan = StringField(body, "plan", &st);
       if (st.ok()) spec.account = StringField(body, "account", &st);
       if (st.ok()) spec.timezone = StringField(body, "timezone", &st);
+      if (st.ok()) st = CheckTimezone(spec.timezone);
       if (!st.ok()) return respond(HttpResponse::Error(st));
       store::Ledger* ledger = ledger_;
+      bool existed = ledger_->Read([&](const Meter& m) { return m.FindPool(id) != nullptr; });
       return commit_then(
           [spec](Meter& m, Millis t, Effects* fx) { return m.PutPool(spec, t, fx); },
-          [ledger, id](const Status& s) {
+          [ledger, id, existed](const Status& s) {
             if (!s.ok()) return HttpResponse::Error(s);
-            return ledger->Read([&](const Meter& m) {
-              const Pool* p = m.FindPool(id);
-              return JsonOk({{"id", p->id}, {"plan", p->balance.plan->id},
-                             {"members", p->members.size()}});
-            });
+            return ledger->Read([&](const Meter& m) { return JsonOk(PoolJson(m, *m.FindPool(id)), existed ? 200 : 201); });
           });
     }
     if (method == "GET") {
       return respond(ledger_->Read([&](const Meter& m) {
         const Pool* p = m.FindPool(id);
         if (p == nullptr) return HttpResponse::Error(Status::NotFound("pool '" + id + "' does not exist"));
-        json members = json::array();
-        for (uint32_t i : p->members) {
-          const Line& l = m.line(i);
-          members.push_back({{"line", l.id},
-                             {"used", l.member_cycle_start == p->balance.cycle_start ? l.member_cycle_bytes : 0}});
-        }
-        return JsonOk({{"id", p->id}, {"plan", p->balance.plan->id},
-                       {"account", p->account}, {"members", members}});
+        return JsonOk(PoolJson(m, *p));
       }));
     }
     return method_not_allowed();
@@ -456,6 +511,7 @@ void Api::Route(HttpRequest& req, Responder& respond) {
       if (st.ok()) spec.timezone = StringField(body, "timezone", &st);
       if (st.ok()) spec.locale = StringField(body, "locale", &st);
       if (st.ok()) spec.pool = StringField(body, "pool", &st);
+      if (st.ok()) st = CheckTimezone(spec.timezone);
       if (st.ok()) {
         std::string act = StringField(body, "activated_at", &st);
         Millis t;
@@ -470,6 +526,10 @@ void Api::Route(HttpRequest& req, Responder& respond) {
       return commit_then(
           [spec](Meter& m, Millis t, Effects* fx) { return m.PutLine(spec, t, fx); },
           [ledger, id, existed](const Status& s) {
+            // A pool named in the body that does not exist is bad input, not a missing line.
+            if (s.code() == Status::Code::kNotFound) {
+              return HttpResponse::Error(Status::InvalidArgument(s.message()));
+            }
             if (!s.ok()) return HttpResponse::Error(s);
             return ledger->Read([&](const Meter& m) {
               return JsonOk(LineJson(m, *m.FindLine(id)), existed ? 200 : 201);
@@ -528,17 +588,43 @@ void Api::Route(HttpRequest& req, Responder& respond) {
       std::vector<store::HistoryPoint> points;
       Status st = ledger_->store()->ReadHistory(line_id, gran, from, to, by, &points);
       if (!st.ok()) return respond(HttpResponse::Error(st));
-      if (points.size() > kHistoryPointsMax) points.resize(kHistoryPointsMax);
+      if (by != 0) {
+        // The part of each period that no app / device explains is shown, not hidden.
+        std::vector<store::HistoryPoint> totals;
+        st = ledger_->store()->ReadHistory(line_id, gran, from, to, 0, &totals);
+        if (!st.ok()) return respond(HttpResponse::Error(st));
+        std::map<Millis, std::pair<uint64_t, uint64_t>> named;
+        for (const auto& p : points) {
+          named[p.start].first += p.bytes_up;
+          named[p.start].second += p.bytes_down;
+        }
+        for (const auto& t : totals) {
+          auto n = named[t.start];
+          if (t.bytes_up > n.first || t.bytes_down > n.second) {
+            store::HistoryPoint u;
+            u.start = t.start;
+            u.name = "";  // unattributed
+            u.bytes_up = t.bytes_up - std::min(t.bytes_up, n.first);
+            u.bytes_down = t.bytes_down - std::min(t.bytes_down, n.second);
+            points.push_back(u);
+          }
+        }
+        std::stable_sort(points.begin(), points.end(),
+                         [](const auto& a, const auto& b) { return a.start < b.start; });
+      }
+      bool truncated = points.size() > kHistoryPointsMax;
+      if (truncated) points.resize(kHistoryPointsMax);
       json arr = json::array();
       for (const auto& p : points) {
         json j = {{"start", zone.FormatRfc3339(p.start)}, {"bytes_up", p.bytes_up},
                   {"bytes_down", p.bytes_down}};
-        if (by == 'a') j["app"] = p.name;
-        if (by == 'd') j["device"] = p.name;
+        // An empty name is the unattributed part: null.
+        if (by == 'a') j["app"] = p.name.empty() ? json(nullptr) : json(p.name);
+        if (by == 'd') j["device"] = p.name.empty() ? json(nullptr) : json(p.name);
         arr.push_back(j);
       }
       return respond(JsonOk({{"line", line_id}, {"granularity", gran == 'h' ? "hour" : "day"},
-                             {"points", arr}}));
+                             {"points", arr}, {"truncated", truncated}}));
     }
     if (sub == "audit") {
       if (method != "GET") return method_not_allowed();
@@ -658,10 +744,11 @@ void Api::Route(HttpRequest& req, Responder& respond) {
           [ledger, id](const Status& s) {
             if (!s.ok()) return HttpResponse::Error(s);
             return ledger->Read([&](const Meter& m) {
-              const Balance& b = m.BalanceOf(*m.FindLine(id));
+              const Line* l = m.FindLine(id);
+              const Balance& b = m.BalanceOf(*l);
               json out = json::array();
               for (const Threshold& t : b.EffectiveThresholds()) out.push_back(t.Label());
-              return JsonOk({{"line", id}, {"thresholds", out}, {"inherited", b.thresholds.empty()}});
+              return JsonOk({{"line", l->id}, {"thresholds", out}, {"inherited", b.thresholds.empty()}});
             });
           });
     }
@@ -678,7 +765,8 @@ std::string Api::Metrics() const {
   };
   counter("ryuryo_records_applied_total", "Usage records applied to a line.", s.records_applied.load());
   counter("ryuryo_records_duplicate_total", "Usage records dropped as duplicates.", s.records_duplicate.load());
-  counter("ryuryo_records_rejected_total", "Usage records rejected as invalid.", s.records_rejected.load());
+  counter("ryuryo_records_rejected_total", "Usage records rejected as invalid.",
+          s.records_rejected.load() + records_rejected_at_parse_.load(std::memory_order_relaxed));
   counter("ryuryo_records_quarantined_total", "Usage records kept aside for unknown lines.",
           s.records_quarantined.load());
   counter("ryuryo_bytes_applied_total", "Bytes of applied usage records.", s.bytes_applied.load());
@@ -689,6 +777,8 @@ std::string Api::Metrics() const {
   size_t pools = ledger_->Read([](const Meter& m) { return m.pool_count(); });
   counter("ryuryo_lines", "Provisioned lines.", lines, "gauge");
   counter("ryuryo_pools", "Provisioned pools.", pools, "gauge");
+  counter("ryuryo_http_requests_total", "HTTP requests received.", http_requests_.load());
+  counter("ryuryo_http_errors_total", "HTTP requests answered with a 5xx status.", http_errors_.load());
   if (connections_) counter("ryuryo_http_connections", "Open HTTP connections.", connections_(), "gauge");
   out += "# HELP ryuryo_commit_seconds Latency of a durable batch commit.\n"
          "# TYPE ryuryo_commit_seconds histogram\n";

@@ -2,8 +2,8 @@
 // ledger submissions and reads, and answers JSON with the contract's field names.
 //
 // Routes (all under Bearer auth with the admin token except /healthz):
-//   GET  /healthz                         liveness
-//   GET  /metrics                         Prometheus text format
+//   GET  /healthz                         liveness (no auth)
+//   GET  /metrics                         Prometheus text format (no auth: scrape from loopback)
 //   GET  /v1/plans                        the catalog
 //   GET  /v1/lines                        lines (?q=, ?limit=, ?after=)
 //   PUT  /v1/lines/{id}   GET /v1/lines/{id}
@@ -54,6 +54,7 @@ class Api {
   std::function<uint32_t()> connections_;
   std::atomic<uint64_t> http_requests_{0};
   std::atomic<uint64_t> http_errors_{0};
+  std::atomic<uint64_t> records_rejected_at_parse_{0};  // never reached the ledger
 };
 
 }  // namespace ryuryo::api

@@ -100,9 +100,29 @@ Status ParseElement(simdjson::dom::element el, UsageRecord* r) {
   return ValidateRecord(*r);
 }
 
+// simdjson refuses a whole document over one number it cannot represent (an integer beyond
+// 64 bits, say). Such a document is still JSON: re-read it with nlohmann (which keeps such
+// numbers as doubles) and write it back, so that the bad number becomes an error of its own
+// record and field ("over 10 TB") instead of sinking the body. Returns false if it is not JSON.
+bool ReencodeNumbers(std::string_view json, std::string* out) {
+  nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return false;
+  *out = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return true;
+}
+
+bool IsNumberError(simdjson::error_code err) {
+  return err == simdjson::NUMBER_ERROR || err == simdjson::NUMBER_OUT_OF_RANGE;
+}
+
 Status ParseOne(simdjson::dom::parser& parser, std::string_view json, UsageRecord* r) {
   simdjson::dom::element el;
-  if (auto err = parser.parse(json.data(), json.size()).get(el); err != simdjson::SUCCESS) {
+  auto err = parser.parse(json.data(), json.size()).get(el);
+  std::string reencoded;
+  if (IsNumberError(err) && ReencodeNumbers(json, &reencoded)) {
+    err = parser.parse(reencoded.data(), reencoded.size()).get(el);
+  }
+  if (err != simdjson::SUCCESS) {
     return Status::InvalidArgument(std::string("not valid JSON (") + simdjson::error_message(err) + ")");
   }
   return ParseElement(el, r);
@@ -121,7 +141,12 @@ Status ParseUsageBody(std::string_view body, ParsedUsage* out) {
   simdjson::dom::parser parser;
   if (p < body.size() && body[p] == '[') {
     simdjson::dom::element root;
-    if (auto err = parser.parse(body.data(), body.size()).get(root); err != simdjson::SUCCESS) {
+    std::string reencoded;  // must outlive `root`
+    auto err = parser.parse(body.data(), body.size()).get(root);
+    if (IsNumberError(err) && ReencodeNumbers(body, &reencoded)) {
+      err = parser.parse(reencoded.data(), reencoded.size()).get(root);
+    }
+    if (err != simdjson::SUCCESS) {
       return Status::InvalidArgument(std::string("body: not valid JSON (") +
                                      simdjson::error_message(err) + ")");
     }

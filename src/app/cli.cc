@@ -52,6 +52,24 @@ struct Client {
   }
 };
 
+// Percent-encodes everything but RFC 3986 unreserved characters and ':' / '@' (kept readable in
+// paths like /v1/lines/msisdn:...): a line key may hold '+', spaces or '/'.
+std::string UrlEncode(std::string_view s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~' || c == ':' || c == '@') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    }
+  }
+  return out;
+}
+
 int Fail(const Status& st) {
   std::fprintf(stderr, "ryuryo: %s\n", st.message().c_str());
   return 1;
@@ -60,9 +78,11 @@ int Fail(const Status& st) {
 std::string Bytes(const json& v) { return v.is_null() ? "-" : FormatBytes(v.get<uint64_t>()); }
 
 int Usage(const Client& c, const std::string& line, bool as_json) {
-  int status;
+  int status = 0;
   json j;
-  if (Status st = c.Call("GET", "/v1/lines/" + line + "/usage", "", &status, &j); !st.ok()) return Fail(st);
+  if (Status st = c.Call("GET", "/v1/lines/" + UrlEncode(line) + "/usage", "", &status, &j); !st.ok()) {
+    return Fail(st);
+  }
   if (as_json) {
     std::cout << j.dump(2) << "\n";
     return 0;
@@ -91,7 +111,14 @@ int Usage(const Client& c, const std::string& line, bool as_json) {
               << Bytes(b["quota"]) << ", expires " << b["expires_at"].get<std::string>() << "\n";
   }
   const json& f = j["forecast"];
-  if (!f["exhausted_at"].is_null()) std::cout << "run-out   " << f["exhausted_at"].get<std::string>() << " at this pace\n";
+  if (!f["exhausted_at"].is_null()) {
+    // With nothing left it is when the allowance ran out; otherwise a projection.
+    if (!j["remaining"].is_null() && j["remaining"].get<uint64_t>() == 0) {
+      std::cout << "ran out   " << f["exhausted_at"].get<std::string>() << "\n";
+    } else {
+      std::cout << "run-out   " << f["exhausted_at"].get<std::string>() << " at this pace\n";
+    }
+  }
   if (!f["daily_budget"].is_null()) std::cout << "per day   " << Bytes(f["daily_budget"]) << " to last until the reset\n";
   if (j.contains("overage")) {
     std::cout << "overage   " << j["overage"]["cost"].get<std::string>() << " " << j["overage"]["currency"].get<std::string>() << "\n";
@@ -101,12 +128,12 @@ int Usage(const Client& c, const std::string& line, bool as_json) {
 }
 
 int Lines(const Client& c, bool as_json) {
-  int status;
+  int status = 0;
   json all = json::array();
   std::string after;
   for (;;) {
     json j;
-    std::string path = "/v1/lines?limit=1000" + (after.empty() ? "" : "&after=" + after);
+    std::string path = "/v1/lines?limit=1000" + (after.empty() ? "" : "&after=" + UrlEncode(after));
     if (Status st = c.Call("GET", path, "", &status, &j); !st.ok()) return Fail(st);
     for (auto& l : j["lines"]) all.push_back(l);
     if (j["next"].is_null()) break;
@@ -195,7 +222,14 @@ int Ingest(const Client& c, const std::string& path) {
     if (first == lines.size()) return Fail(Status::InvalidArgument(path + ": empty CSV file"));
     std::string h = lines[first];
     if (!h.empty() && h.back() == '\r') h.pop_back();
-    if (Status st = CsvSplit(h, &header); !st.ok()) return Fail(st.Prefixed(path + ": line 1"));
+    if (h.starts_with("\xEF\xBB\xBF")) h.erase(0, 3);  // a UTF-8 byte order mark
+    if (Status st = CsvSplit(h, &header); !st.ok()) {
+      return Fail(st.Prefixed(path + ": line " + std::to_string(first + 1)));
+    }
+    for (std::string& col : header) {
+      size_t b = col.find_first_not_of(" \t"), e = col.find_last_not_of(" \t");
+      col = b == std::string::npos ? "" : col.substr(b, e - b + 1);
+    }
     for (const std::string& col : header) {
       static const std::set<std::string> known = {"id", "line", "bytes_up", "bytes_down", "start",
                                                   "end", "device", "app", "source"};
@@ -214,7 +248,7 @@ int Ingest(const Client& c, const std::string& path) {
   std::vector<size_t> body_lines;  // file line number of each record in the body
   auto flush = [&]() -> Status {
     if (body_lines.empty()) return Status::Ok();
-    int status;
+    int status = 0;
     json j;
     Status st = c.Call("POST", "/v1/usage", body, &status, &j);
     if (!st.ok() && !(status == 400 && j.contains("rejected"))) return st;
@@ -243,16 +277,25 @@ int Ingest(const Client& c, const std::string& path) {
     if (!s.empty() && s.back() == '\r') s.pop_back();
     if (s.find_first_not_of(" \t") == std::string::npos) continue;
     std::string rec = s;
+    Status st;
     if (csv) {
       std::vector<std::string> cells;
-      Status st = CsvSplit(s, &cells);
+      st = CsvSplit(s, &cells);
       if (st.ok()) st = CsvRecord(header, cells, &rec);
-      if (!st.ok()) {
-        ++rejected;
-        ++done;
-        std::fprintf(stderr, "%s: line %zu: %s\n", path.c_str(), i + 1, st.message().c_str());
-        continue;
-      }
+    }
+    // Checked here first, as the server would: a bad line is reported with its own line number
+    // and not sent. (A line like "[1]" heading a chunk would otherwise make the server read the
+    // whole chunk as one JSON array and refuse all of it.)
+    if (st.ok()) {
+      UsageRecord parsed;
+      st = api::ParseUsageObject(rec, &parsed);
+    }
+    if (!st.ok()) {
+      ++rejected;
+      ++done;
+      std::fprintf(stderr, "%s%s: line %zu: %s\n", tty ? "\r\033[K" : "", path.c_str(), i + 1,
+                   st.message().c_str());
+      continue;
     }
     body += rec;
     body += '\n';
@@ -272,9 +315,10 @@ int TopUp(const Client& c, const std::string& line, const std::string& quota, in
           const std::string& id) {
   json body = {{"quota", quota}, {"validity", std::to_string(days) + "d"}};
   if (!id.empty()) body["id"] = id;
-  int status;
+  int status = 0;
   json j;
-  if (Status st = c.Call("POST", "/v1/lines/" + line + "/topups", body.dump(), &status, &j); !st.ok()) {
+  if (Status st = c.Call("POST", "/v1/lines/" + UrlEncode(line) + "/topups", body.dump(), &status, &j);
+      !st.ok()) {
     return Fail(st);
   }
   std::printf("added %s to %s, valid until %s\n", FormatBytes(j["quota"].get<uint64_t>()).c_str(),
