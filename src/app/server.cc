@@ -115,11 +115,9 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
 
   notify::WebhookDelivery webhooks(db.get(), config.webhooks, WallClock, notify::WebhookOptions());
   std::vector<notify::WebhookEndpoint> endpoints = config.webhooks;
-  ledger.set_outbox_router([endpoints, &webhooks](const Event& ev) {
-    auto r = notify::RouteEvent(endpoints, ev);
-    if (!r.empty()) webhooks.Poke();
-    return r;
-  });
+  ledger.set_outbox_router(
+      [endpoints](const Event& ev) { return notify::RouteEvent(endpoints, ev); });
+  ledger.set_outbox_committed([&webhooks] { webhooks.Poke(); });
   ledger.Start();
   webhooks.Start();
 

@@ -254,13 +254,13 @@ std::string EncodeLine(const Line& l) {
 Status DecodeLine(std::string_view data, const Catalog& catalog, Line* l) {
   Reader r(data);
   uint8_t format;
-  if (!r.Byte(&format) || format != kFormatV1) return Status::IOError("line: unknown stored format");
-  if (!r.String(&l->id) || !r.String(&l->account) || !r.String(&l->msisdn) ||
-      !r.String(&l->imsi) || !r.String(&l->iccid) || !r.String(&l->locale) ||
-      !r.String(&l->pool) || !r.SignedVarint(&l->created_at) ||
-      !r.SignedVarint(&l->last_record_at) || !r.Varint(&l->total_bytes_up) ||
-      !r.Varint(&l->total_bytes_down) || !r.Varint(&l->member_cycle_bytes) ||
-      !r.SignedVarint(&l->member_cycle_start)) {
+  if (!r.Byte(&format) || format != kFormatV1)
+    return Status::IOError("line: unknown stored format");
+  if (!r.String(&l->id) || !r.String(&l->account) || !r.String(&l->msisdn) || !r.String(&l->imsi) ||
+      !r.String(&l->iccid) || !r.String(&l->locale) || !r.String(&l->pool) ||
+      !r.SignedVarint(&l->created_at) || !r.SignedVarint(&l->last_record_at) ||
+      !r.Varint(&l->total_bytes_up) || !r.Varint(&l->total_bytes_down) ||
+      !r.Varint(&l->member_cycle_bytes) || !r.SignedVarint(&l->member_cycle_start)) {
     return Status::IOError("line: corrupt stored state");
   }
   return GetBalance(&r, catalog, &l->own, "line '" + l->id + "'");
@@ -279,7 +279,8 @@ std::string EncodePool(const Pool& p) {
 Status DecodePool(std::string_view data, const Catalog& catalog, Pool* p) {
   Reader r(data);
   uint8_t format;
-  if (!r.Byte(&format) || format != kFormatV1) return Status::IOError("pool: unknown stored format");
+  if (!r.Byte(&format) || format != kFormatV1)
+    return Status::IOError("pool: unknown stored format");
   if (!r.String(&p->id) || !r.String(&p->account) || !r.SignedVarint(&p->created_at)) {
     return Status::IOError("pool: corrupt stored state");
   }

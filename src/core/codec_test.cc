@@ -88,8 +88,7 @@ Line FullLine(const Catalog& catalog) {
   b.previous.over_quota_bytes = 1;
   b.previous.buckets = {
       MakeBucket(3, BucketKind::kPlan, 20 * kGB, 15 * kGB, b.previous.start, b.previous.end),
-      MakeBucket(5, BucketKind::kTopup, 2 * kGB, 0, b.previous.start + 1, b.previous.end - 1,
-                 "x")};
+      MakeBucket(5, BucketKind::kTopup, 2 * kGB, 0, b.previous.start + 1, b.previous.end - 1, "x")};
   b.previous.rollover_bucket_id = 7;
   // Values a label would round ("1.23 GB left", "33.33%") must come back exactly.
   b.thresholds = {Th("80%"), Th("1234567890 B left"), Th("pace"), Th("33.33%")};
@@ -449,8 +448,8 @@ TEST(CodecTest, StringsAndBytes) {
 }
 
 TEST(CodecTest, Fixed64SortsLikeTheNumber) {
-  std::vector<uint64_t> values = {0, 1, 255, 256, 65'535, uint64_t{1} << 40,
-                                  std::numeric_limits<uint64_t>::max()};
+  std::vector<uint64_t> values = {
+      0, 1, 255, 256, 65'535, uint64_t{1} << 40, std::numeric_limits<uint64_t>::max()};
   std::string prev;
   for (uint64_t v : values) {
     std::string s;

@@ -5,9 +5,9 @@
 namespace ryuryo {
 
 namespace {
-constexpr const char* kNames[kEventTypeCount] = {"threshold", "pace",     "exhausted",
-                                                 "throttled", "blocked",  "restored",
-                                                 "reset",     "topup",    "quarantined"};
+constexpr const char* kNames[kEventTypeCount] = {"threshold", "pace",    "exhausted",
+                                                 "throttled", "blocked", "restored",
+                                                 "reset",     "topup",   "quarantined"};
 }
 
 const char* EventTypeName(EventType type) { return kNames[static_cast<int>(type)]; }

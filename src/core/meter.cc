@@ -20,9 +20,12 @@ const double kEwmaAlpha = 1.0 - std::pow(2.0, -1.0 / 24.0);
 // plan's own allowance (whose remainder may roll over).
 int KindRank(BucketKind kind) {
   switch (kind) {
-    case BucketKind::kRollover: return 0;
-    case BucketKind::kTopup: return 1;
-    case BucketKind::kPlan: return 2;
+    case BucketKind::kRollover:
+      return 0;
+    case BucketKind::kTopup:
+      return 1;
+    case BucketKind::kPlan:
+      return 2;
   }
   return 3;
 }
@@ -45,28 +48,38 @@ bool PercentMet(uint64_t quota, uint64_t remaining, uint32_t percent_bp) {
 
 const char* BucketKindName(BucketKind kind) {
   switch (kind) {
-    case BucketKind::kPlan: return "plan";
-    case BucketKind::kRollover: return "rollover";
-    case BucketKind::kTopup: return "topup";
+    case BucketKind::kPlan:
+      return "plan";
+    case BucketKind::kRollover:
+      return "rollover";
+    case BucketKind::kTopup:
+      return "topup";
   }
   return "?";
 }
 
 const char* LineStateName(LineState state) {
   switch (state) {
-    case LineState::kNormal: return "normal";
-    case LineState::kThrottled: return "throttled";
-    case LineState::kBlocked: return "blocked";
+    case LineState::kNormal:
+      return "normal";
+    case LineState::kThrottled:
+      return "throttled";
+    case LineState::kBlocked:
+      return "blocked";
   }
   return "?";
 }
 
 const char* StateReasonName(StateReason reason) {
   switch (reason) {
-    case StateReason::kNone: return "";
-    case StateReason::kQuota: return "quota";
-    case StateReason::kFairUse: return "fair_use";
-    case StateReason::kExpired: return "expired";
+    case StateReason::kNone:
+      return "";
+    case StateReason::kQuota:
+      return "quota";
+    case StateReason::kFairUse:
+      return "fair_use";
+    case StateReason::kExpired:
+      return "expired";
   }
   return "?";
 }
@@ -84,7 +97,8 @@ int64_t OverageCostMicros(const AfterQuota& policy, uint64_t over_bytes) {
   if (policy.action != QuotaAction::kOverage || policy.unit_bytes == 0 || over_bytes == 0) return 0;
   uint64_t units = over_bytes / policy.unit_bytes + (over_bytes % policy.unit_bytes != 0 ? 1 : 0);
   // Saturate rather than overflow on absurd inputs.
-  long double cost = static_cast<long double>(units) * static_cast<long double>(policy.price_micros);
+  long double cost =
+      static_cast<long double>(units) * static_cast<long double>(policy.price_micros);
   int64_t micros = cost > 9.0e18L ? INT64_MAX : static_cast<int64_t>(cost);
   if (policy.cap_micros >= 0) micros = std::min(micros, policy.cap_micros);
   return micros;
@@ -314,7 +328,8 @@ void Meter::AdvanceTo(Owner o, Millis now, Effects* fx) {
       StartCycle(&b, start, end, rollover);
       if (rollover > 0) {
         for (const Bucket& k : b.buckets) {
-          if (k.kind == BucketKind::kRollover && k.valid_from == start) prev.rollover_bucket_id = k.id;
+          if (k.kind == BucketKind::kRollover && k.valid_from == start)
+            prev.rollover_bucket_id = k.id;
         }
       }
       b.previous = std::move(prev);
@@ -365,12 +380,10 @@ void Meter::Schedule(Owner o) {
 void Meter::AddRate(Balance* b, Millis at, uint64_t bytes) {
   int64_t h = HourOf(at);
   if (h > b->rate_hour) {
-    double e = b->ewma_bytes_per_hour;
-    if (e == 0 && b->hour_bytes > 0) {
-      e = static_cast<double>(b->hour_bytes);  // first hour seen: start from it
-    } else {
-      e = e * (1 - kEwmaAlpha) + kEwmaAlpha * static_cast<double>(b->hour_bytes);
-    }
+    // The average starts from zero at the cycle's start: one busy first hour is one hour of a
+    // day-long half-life, not the rate of the whole cycle.
+    double e = b->ewma_bytes_per_hour * (1 - kEwmaAlpha) +
+               kEwmaAlpha * static_cast<double>(b->hour_bytes);
     int64_t gap = std::min<int64_t>(h - b->rate_hour - 1, 24 * 62);
     if (gap > 0) e *= std::pow(1 - kEwmaAlpha, static_cast<double>(gap));
     b->ewma_bytes_per_hour = e;
@@ -388,12 +401,9 @@ Forecast Meter::ForecastOf(const Balance& b, Millis now) const {
   double e = b.ewma_bytes_per_hour;
   int64_t h = HourOf(now);
   if (h > b.rate_hour) {
-    e = e == 0 && b.hour_bytes > 0 ? static_cast<double>(b.hour_bytes)
-                                   : e * (1 - kEwmaAlpha) + kEwmaAlpha * static_cast<double>(b.hour_bytes);
+    e = e * (1 - kEwmaAlpha) + kEwmaAlpha * static_cast<double>(b.hour_bytes);
     int64_t gap = std::min<int64_t>(h - b.rate_hour - 1, 24 * 62);
     if (gap > 0) e *= std::pow(1 - kEwmaAlpha, static_cast<double>(gap));
-  } else if (e == 0) {
-    e = static_cast<double>(b.hour_bytes);
   }
   double rate = e;
   if (b.started && now > b.cycle_start) {
@@ -483,8 +493,12 @@ void Meter::Evaluate(Owner o, const Line* trigger, Millis now, Effects* fx,
           want = LineState::kThrottled;
           rate_bps = p.after_quota.rate_bps;
           break;
-        case QuotaAction::kBlock: want = LineState::kBlocked; break;
-        case QuotaAction::kOverage: reason = StateReason::kNone; break;
+        case QuotaAction::kBlock:
+          want = LineState::kBlocked;
+          break;
+        case QuotaAction::kOverage:
+          reason = StateReason::kNone;
+          break;
       }
     }
   } else if (p.fair_use && FairUseWindowBytes(b, now) > p.fair_use->limit_bytes) {
@@ -534,9 +548,9 @@ void Meter::Evaluate(Owner o, const Line* trigger, Millis now, Effects* fx,
     }
     if (!met) continue;
     b.fired_mask |= bit;
-    Event fired = NewEvent(t.kind == Threshold::Kind::kPace ? EventType::kPace
-                                                            : EventType::kThreshold,
-                           o, trigger, now);
+    Event fired =
+        NewEvent(t.kind == Threshold::Kind::kPace ? EventType::kPace : EventType::kThreshold, o,
+                 trigger, now);
     fired.threshold = t.Label();
     fired.exhausted_at = ev.exhausted_at;
     Emit(std::move(fired), fx);
@@ -550,10 +564,11 @@ void Meter::Evaluate(Owner o, const Line* trigger, Millis now, Effects* fx,
 Status Meter::PutPool(const PoolSpec& spec, Millis now, Effects* fx) {
   if (Status st = ValidateLineId(spec.id); !st.ok()) return st.Prefixed("pool id");
   const Plan* plan = catalog_->Find(spec.plan);
-  if (plan == nullptr) return Status::InvalidArgument("plan: '" + spec.plan + "' is not in the catalog");
+  if (plan == nullptr)
+    return Status::InvalidArgument("plan: '" + spec.plan + "' is not in the catalog");
   Zone zone;
-  RYURYO_RETURN_IF_ERROR(
-      Zone::Find(spec.timezone.empty() ? plan->timezone : spec.timezone, &zone).Prefixed("timezone"));
+  RYURYO_RETURN_IF_ERROR(Zone::Find(spec.timezone.empty() ? plan->timezone : spec.timezone, &zone)
+                             .Prefixed("timezone"));
   Tick(now, fx);
   auto it = pool_by_id_.find(spec.id);
   uint32_t index;
@@ -584,20 +599,22 @@ Status Meter::PutPool(const PoolSpec& spec, Millis now, Effects* fx) {
 Status Meter::PutLine(const LineSpec& spec, Millis now, Effects* fx) {
   if (Status st = ValidateLineId(spec.id); !st.ok()) return st.Prefixed("id");
   if (lines_.size() >= kLinesMax && !line_by_id_.count(spec.id)) {
-    return Status::ResourceExhausted("lines: the limit of " + std::to_string(kLinesMax) + " is reached");
+    return Status::ResourceExhausted("lines: the limit of " + std::to_string(kLinesMax) +
+                                     " is reached");
   }
   const Plan* plan = nullptr;
   if (spec.pool.empty() || !spec.plan.empty()) {
     plan = catalog_->Find(spec.plan);
     if (plan == nullptr) {
-      return Status::InvalidArgument(spec.plan.empty() ? "plan: missing"
-                                                       : "plan: '" + spec.plan + "' is not in the catalog");
+      return Status::InvalidArgument(
+          spec.plan.empty() ? "plan: missing" : "plan: '" + spec.plan + "' is not in the catalog");
     }
   }
   int64_t pool_index = -1;
   if (!spec.pool.empty()) {
     auto it = pool_by_id_.find(spec.pool);
-    if (it == pool_by_id_.end()) return Status::NotFound("pool: '" + spec.pool + "' does not exist");
+    if (it == pool_by_id_.end())
+      return Status::NotFound("pool: '" + spec.pool + "' does not exist");
     pool_index = it->second;
     if (pools_[it->second]->members.size() >= kPoolMembersMax) {
       return Status::ResourceExhausted("pool: '" + spec.pool + "' is full");
@@ -613,9 +630,10 @@ Status Meter::PutLine(const LineSpec& spec, Millis now, Effects* fx) {
     return Status::InvalidArgument("locale: '" + locale + "' is not one of ja, zh, en");
   }
   std::string msisdn = NormalizeMsisdn(spec.msisdn);
-  if (!spec.msisdn.empty() && msisdn.empty()) return Status::InvalidArgument("msisdn: has no digits");
-  auto check_unique = [&](const std::unordered_map<std::string, uint32_t>& m,
-                          const std::string& v, const char* field) -> Status {
+  if (!spec.msisdn.empty() && msisdn.empty())
+    return Status::InvalidArgument("msisdn: has no digits");
+  auto check_unique = [&](const std::unordered_map<std::string, uint32_t>& m, const std::string& v,
+                          const char* field) -> Status {
     if (v.empty()) return Status::Ok();
     auto it = m.find(v);
     if (it != m.end() && lines_[it->second]->id != spec.id) {
@@ -769,7 +787,8 @@ void Meter::DebitBuckets(std::vector<Bucket>* buckets, Millis at, uint64_t bytes
   *left = need;
 }
 
-void Meter::ChargeRecord(Owner o, Line* line, const UsageRecord& r, Millis now, RecordOutcome* out) {
+void Meter::ChargeRecord(Owner o, Line* line, const UsageRecord& r, Millis now,
+                         RecordOutcome* out) {
   Balance& b = BalanceAt(o);
   const uint64_t bytes = r.bytes();
   if (!b.started) {  // a first-use pass begins with its first record
@@ -810,7 +829,8 @@ void Meter::ChargeRecord(Owner o, Line* line, const UsageRecord& r, Millis now, 
     for (Bucket& k : b.buckets) {
       if (k.ValidAt(r.end)) order.push_back(&k);
     }
-    std::sort(order.begin(), order.end(), [](const Bucket* x, const Bucket* y) { return BucketOrder(*x, *y); });
+    std::sort(order.begin(), order.end(),
+              [](const Bucket* x, const Bucket* y) { return BucketOrder(*x, *y); });
     uint64_t from_plan = 0;
     for (Bucket* k : order) {
       if (need == 0) break;
@@ -864,7 +884,8 @@ void Meter::ChargeRecord(Owner o, Line* line, const UsageRecord& r, Millis now, 
 void Meter::Apply(const std::vector<UsageRecord>& records, Millis now, Effects* fx) {
   Tick(now, fx);
   now = clock_;
-  fx->outcomes.resize(records.size());
+  // Outcomes are this call's, index for index (events and dirty sets accumulate).
+  fx->outcomes.assign(records.size(), RecordOutcome{});
   std::vector<Owner> touched;
   std::unordered_map<std::string, size_t> quarantined;  // key -> event index in this batch
   for (size_t i = 0; i < records.size(); ++i) {
@@ -1030,8 +1051,8 @@ UsageView Meter::Usage(const Line& line, Millis now) const {
     }
   }
   if (b.state == LineState::kThrottled) {
-    v.throttle_rate_bps = b.reason == StateReason::kFairUse ? p.fair_use->rate_bps
-                                                            : p.after_quota.rate_bps;
+    v.throttle_rate_bps =
+        b.reason == StateReason::kFairUse ? p.fair_use->rate_bps : p.after_quota.rate_bps;
   }
   if (p.fair_use) v.fair_use_window_bytes = FairUseWindowBytes(b, now);
   v.forecast = ForecastOf(b, now);

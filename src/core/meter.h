@@ -68,7 +68,7 @@ struct ClosedCycle {
   Millis end = 0;  // 0: none
   uint64_t used_bytes = 0;
   uint64_t over_quota_bytes = 0;
-  std::vector<Bucket> buckets;  // as they were when the cycle ended
+  std::vector<Bucket> buckets;      // as they were when the cycle ended
   uint32_t rollover_bucket_id = 0;  // the bucket of the next cycle its leftover became, or 0
 };
 
@@ -93,7 +93,7 @@ struct Balance {
   LineState state = LineState::kNormal;
   StateReason reason = StateReason::kNone;
   // Forecast: an exponentially weighted average of hourly use (half-life 24 h).
-  int64_t rate_hour = 0;     // the UTC hour (ms / 1h) that hour_bytes belongs to
+  int64_t rate_hour = 0;  // the UTC hour (ms / 1h) that hour_bytes belongs to
   uint64_t hour_bytes = 0;
   double ewma_bytes_per_hour = 0;
   // Fair use (unlimited plans): bytes per UTC hour over the window, a ring indexed by hour.
@@ -162,16 +162,17 @@ struct TopUpSpec {
 struct Debit {
   enum class Target : uint8_t { kBucket, kOverQuota, kPreviousCycle, kClosed };
   Target target = Target::kBucket;
-  uint32_t bucket_id = 0;  // kBucket (a bucket of the current or, if late, the previous cycle)
+  uint32_t bucket_id = 0;  // kBucket: a bucket of the current cycle; kPreviousCycle: a bucket
+                           // of the previous cycle, or a top-up valid in both; else 0
   uint64_t bytes = 0;
 };
 
 struct RecordOutcome {
   enum class Kind : uint8_t { kApplied, kQuarantined, kRejected };
   Kind kind = Kind::kApplied;
-  Status error;           // kRejected
-  uint32_t line = 0;      // kApplied: the line index
-  bool late = false;      // charged to an earlier cycle (kPreviousCycle or kClosed debits)
+  Status error;       // kRejected
+  uint32_t line = 0;  // kApplied: the line index
+  bool late = false;  // charged to an earlier cycle (kPreviousCycle or kClosed debits)
   std::vector<Debit> debits;
 };
 
@@ -222,7 +223,8 @@ class Meter {
   Status PutLine(const LineSpec& spec, Millis now, Effects* fx);
 
   // Applies records already deduplicated by the caller, at meter time `now` (first advancing
-  // time to `now`). fx->outcomes gets one outcome per record.
+  // time to `now`). fx->outcomes is replaced by one outcome per record (a reused Effects keeps
+  // its events and dirty sets, which accumulate).
   void Apply(const std::vector<UsageRecord>& records, Millis now, Effects* fx);
 
   // Advances time: cycle resets, pass and top-up expiry, fair-use windows falling back.
@@ -288,8 +290,7 @@ class Meter {
   // Rolls cycles / expires buckets up to `now`; emits reset events.
   void AdvanceTo(Owner o, Millis now, Effects* fx);
   // Recomputes the state and thresholds after a change; emits events for transitions.
-  void Evaluate(Owner o, const Line* trigger, Millis now, Effects* fx,
-                std::string_view cause = {});
+  void Evaluate(Owner o, const Line* trigger, Millis now, Effects* fx, std::string_view cause = {});
   void Schedule(Owner o);
   void ChargeRecord(Owner o, Line* line, const UsageRecord& r, Millis now, RecordOutcome* out);
   void DebitBuckets(std::vector<Bucket>* buckets, Millis at, uint64_t bytes, Debit::Target target,

@@ -291,7 +291,8 @@ TEST_F(MeterTest, MonthlyCycleDay1) {
   EXPECT_EQ(fx.outcomes[0].kind, RecordOutcome::Kind::kApplied);
   EXPECT_EQ(fx.outcomes[0].line, 0u);
   EXPECT_FALSE(fx.outcomes[0].late);
-  EXPECT_THAT(fx.outcomes[0].debits, ElementsAre(IsDebit(Debit::Target::kBucket, plan_id, 3 * kGB)));
+  EXPECT_THAT(fx.outcomes[0].debits,
+              ElementsAre(IsDebit(Debit::Target::kBucket, plan_id, 3 * kGB)));
   EXPECT_THAT(fx.dirty_lines, ElementsAre(0u));
   v = Usage("l1", now);
   EXPECT_EQ(v.used_bytes, 3 * kGB);
@@ -541,7 +542,7 @@ TEST_F(MeterTest, DailyAcrossDstInNewYork) {
   const Balance& b = Bal("l1");
   EXPECT_EQ(b.cycle_start, T("2026-03-08T05:00:00Z"));
   EXPECT_EQ(b.cycle_end, T("2026-03-09T04:00:00Z"));  // 23 hours
-  Millis end = T("2026-03-09T03:30:00Z");              // 23:30 EDT on the 8th
+  Millis end = T("2026-03-09T03:30:00Z");             // 23:30 EDT on the 8th
   Apply({RecAt("l1", 100 * kMB, end)}, end);
   EXPECT_EQ(b.cycle_start, T("2026-03-08T05:00:00Z"));
   EXPECT_EQ(b.cycle_bytes(), 100 * kMB);
@@ -764,9 +765,8 @@ TEST_F(MeterTest, AfterQuotaThrottle) {
   EXPECT_EQ(fx.events[1].rate_bps, 128'000u);
   EXPECT_EQ(fx.events[0].remaining_bytes, 0u);
   EXPECT_EQ(fx.events[0].used_bytes, 1200 * kMB);
-  EXPECT_THAT(fx.outcomes[0].debits,
-              ElementsAre(IsDebit(Debit::Target::kBucket, plan_id, kGB),
-                          IsDebit(Debit::Target::kOverQuota, 0, 200 * kMB)));
+  EXPECT_THAT(fx.outcomes[0].debits, ElementsAre(IsDebit(Debit::Target::kBucket, plan_id, kGB),
+                                                 IsDebit(Debit::Target::kOverQuota, 0, 200 * kMB)));
   UsageView v = Usage("l1", t);
   EXPECT_EQ(v.used_bytes, 1200 * kMB);
   EXPECT_EQ(v.remaining_bytes, 0u);
@@ -831,9 +831,9 @@ TEST_F(MeterTest, RecordSpanningTheResetIsChargedToTheCycleOfItsEnd) {
   PutLine("l1", "m10", T("2026-11-01T00:00:00+09:00"));
   Millis t = T("2026-11-30T12:00:00+09:00");
   Apply({RecAt("l1", 1 * kGB, t)}, t);
-  Effects fx = Apply({Rec("l1", 500 * kMB, T("2026-11-30T23:50:00+09:00"),
-                          T("2026-12-01T00:10:00+09:00"))},
-                     T("2026-12-01T00:11:00+09:00"));
+  Effects fx =
+      Apply({Rec("l1", 500 * kMB, T("2026-11-30T23:50:00+09:00"), T("2026-12-01T00:10:00+09:00"))},
+            T("2026-12-01T00:11:00+09:00"));
   EXPECT_THAT(Types(fx), ElementsAre("reset"));
   EXPECT_FALSE(fx.outcomes[0].late);
   EXPECT_EQ(fx.outcomes[0].debits[0].target, Debit::Target::kBucket);
@@ -869,8 +869,8 @@ TEST_F(MeterTest, LateRecordsGoToThePreviousCycleAndShrinkTheRollover) {
   EXPECT_EQ(BucketOfKind(b, BucketKind::kRollover, dec)->quota_bytes, 8 * kGB);
 
   // A November record arriving in December: charged to November, and the rollover shrinks.
-  Effects fx = Apply({RecAt("l1", 1 * kGB, T("2026-11-30T23:30:00+09:00"))},
-                     T("2026-12-01T01:00:00+09:00"));
+  Effects fx =
+      Apply({RecAt("l1", 1 * kGB, T("2026-11-30T23:30:00+09:00"))}, T("2026-12-01T01:00:00+09:00"));
   ASSERT_EQ(fx.outcomes[0].kind, RecordOutcome::Kind::kApplied);
   EXPECT_TRUE(fx.outcomes[0].late);
   EXPECT_THAT(fx.outcomes[0].debits,
@@ -1029,8 +1029,7 @@ TEST_F(MeterTest, ATopUpBoughtLaterIsNotUsedForEarlierUse) {
   TopUp("l1", 1 * kGB, 30 * kMillisPerDay, "", now + kMillisPerHour, &k);
   // A record of before the purchase arrives afterwards: over quota, the top-up stays whole.
   Effects fx = Apply({RecAt("l1", 100 * kMB, now + kMillisPerMinute)}, now + 2 * kMillisPerHour);
-  EXPECT_THAT(fx.outcomes[0].debits,
-              ElementsAre(IsDebit(Debit::Target::kOverQuota, 0, 100 * kMB)));
+  EXPECT_THAT(fx.outcomes[0].debits, ElementsAre(IsDebit(Debit::Target::kOverQuota, 0, 100 * kMB)));
   EXPECT_EQ(Usage("l1", now + 2 * kMillisPerHour).remaining_bytes, 1 * kGB);
 }
 
@@ -1066,8 +1065,7 @@ TEST_F(MeterTest, TopUpErrors) {
             Status::Code::kNotFound);
   EXPECT_EQ(meter().TopUp("l1", {0, kMillisPerDay, ""}, now, &fx, &k).code(),
             Status::Code::kInvalidArgument);
-  EXPECT_EQ(meter().TopUp("l1", {kGB, 0, ""}, now, &fx, &k).code(),
-            Status::Code::kInvalidArgument);
+  EXPECT_EQ(meter().TopUp("l1", {kGB, 0, ""}, now, &fx, &k).code(), Status::Code::kInvalidArgument);
   EXPECT_EQ(meter().TopUp("l1", {kQuantityBytesMax + 1, kMillisPerDay, ""}, now, &fx, &k).code(),
             Status::Code::kInvalidArgument);
   EXPECT_TRUE(fx.events.empty());
@@ -1086,8 +1084,8 @@ TEST_F(MeterTest, TopUpRearmsThresholdsAndRestores) {
   Millis t = T("2026-11-10T00:00:00+09:00");
   EXPECT_THAT(Types(Apply({RecAt("l1", 600 * kMB, t)}, t)), ElementsAre("threshold:50%"));
   Effects fx = Apply({RecAt("l1", 500 * kMB, t + 1)}, t + 1);
-  EXPECT_THAT(Types(fx), ElementsAre("exhausted", "throttled:quota", "threshold:80%",
-                                     "threshold:100%"));
+  EXPECT_THAT(Types(fx),
+              ElementsAre("exhausted", "throttled:quota", "threshold:80%", "threshold:100%"));
   EXPECT_EQ(fx.events[0].line, "l1");
 
   Bucket k;
@@ -1425,8 +1423,7 @@ TEST_F(MeterTest, SetThresholdsMarksThoseAlreadyMetWithoutEvents) {
   // Unknown lines and too many thresholds are errors.
   EXPECT_EQ(meter().SetThresholds("nope", {}, t + 4, &fx).code(), Status::Code::kNotFound);
   std::vector<Threshold> many(kThresholdsMax + 1, Th("50%"));
-  EXPECT_EQ(meter().SetThresholds("l1", many, t + 4, &fx).code(),
-            Status::Code::kInvalidArgument);
+  EXPECT_EQ(meter().SetThresholds("l1", many, t + 4, &fx).code(), Status::Code::kInvalidArgument);
 }
 
 TEST_F(MeterTest, SetThresholdsKeepsOtherEventsAndSeqsDense) {
@@ -1475,10 +1472,10 @@ TEST_F(MeterTest, RecordsFromTheFutureAreRejected) {
   AddPlan(Monthly("m10", 10 * kGB));
   PutLine("l1", "m10", T("2026-11-01T00:00:00+09:00"));
   Millis now = T("2026-11-10T00:00:00+09:00");
-  Effects fx = Apply({RecAt("l1", 1, now + kRecordFutureSkewMs),
-                      RecAt("l1", 2, now + kRecordFutureSkewMs + 1),
-                      RecAt("ghost", 4, now + kRecordFutureSkewMs + 1)},
-                     now);
+  Effects fx = Apply(
+      {RecAt("l1", 1, now + kRecordFutureSkewMs), RecAt("l1", 2, now + kRecordFutureSkewMs + 1),
+       RecAt("ghost", 4, now + kRecordFutureSkewMs + 1)},
+      now);
   EXPECT_EQ(fx.outcomes[0].kind, RecordOutcome::Kind::kApplied);
   EXPECT_EQ(fx.outcomes[1].kind, RecordOutcome::Kind::kRejected);
   EXPECT_EQ(fx.outcomes[1].error.code(), Status::Code::kInvalidArgument);
@@ -1489,13 +1486,27 @@ TEST_F(MeterTest, RecordsFromTheFutureAreRejected) {
   EXPECT_EQ(L("l1").total_bytes_down, 1u);
 }
 
+TEST_F(MeterTest, AReusedEffectsGetsFreshOutcomes) {
+  AddPlan(Monthly("m10", 10 * kGB));
+  PutLine("l1", "m10", T("2026-11-01T00:00:00+09:00"));
+  Millis t = T("2026-11-10T00:00:00+09:00");
+  Effects fx;
+  meter().Apply({RecAt("l1", 5, t), RecAt("ghost", 1, t)}, t, &fx);
+  meter().Apply({RecAt("l1", 7, t + 1)}, t + 1, &fx);
+  ASSERT_EQ(fx.outcomes.size(), 1u);
+  EXPECT_EQ(fx.outcomes[0].kind, RecordOutcome::Kind::kApplied);
+  EXPECT_EQ(DebitSum(fx.outcomes[0]), 7u);
+  EXPECT_EQ(fx.events.size(), 1u);  // the quarantine event of the first call is still there
+  next_seq_ = meter().next_event_seq();
+}
+
 TEST_F(MeterTest, ApplyNeverGoesBackInTime) {
   AddPlan(Monthly("m10", 10 * kGB));
   PutLine("l1", "m10", T("2026-11-01T00:00:00+09:00"));
   Tick(T("2026-12-01T00:00:00+09:00"));
   // An older `now` is the meter's clock: the record is judged against Dec 1.
-  Effects fx = Apply({RecAt("l1", 1, T("2026-11-30T12:00:00+09:00"))},
-                     T("2026-11-30T12:00:00+09:00"));
+  Effects fx =
+      Apply({RecAt("l1", 1, T("2026-11-30T12:00:00+09:00"))}, T("2026-11-30T12:00:00+09:00"));
   EXPECT_TRUE(fx.outcomes[0].late);
   EXPECT_EQ(Bal("l1").cycle_start, T("2026-12-01T00:00:00+09:00"));
 }
@@ -1665,8 +1676,8 @@ constexpr int kRandomLines = 40;
 void AddRandomPlans(Catalog* c) {
   std::vector<Plan> plans;
   for (int day : {1, 15, 28, 31}) {
-    Plan p = WithAlerts(Monthly("m-" + std::to_string(day), 3 * kGB, day),
-                        {"50%", "1 GB left", "pace"});
+    Plan p =
+        WithAlerts(Monthly("m-" + std::to_string(day), 3 * kGB, day), {"50%", "1 GB left", "pace"});
     p.rollover = day % 2 == 1;
     plans.push_back(p);
   }
@@ -1698,10 +1709,9 @@ Scenario MakeScenario(uint64_t seed, Meter* meter) {
   auto uniform = [&](uint64_t lo, uint64_t hi) {
     return std::uniform_int_distribution<uint64_t>(lo, hi)(rng);
   };
-  const std::vector<std::string> plan_ids = {"m-1",    "m-15", "m-28", "m-31", "m-block", "m-over",
-                                             "d",      "p-act", "p-first", "u", "u-block"};
-  const std::vector<std::string> zones = {"Asia/Tokyo", "UTC", "Europe/Berlin",
-                                          "America/New_York"};
+  const std::vector<std::string> plan_ids = {"m-1", "m-15",  "m-28",    "m-31", "m-block", "m-over",
+                                             "d",   "p-act", "p-first", "u",    "u-block"};
+  const std::vector<std::string> zones = {"Asia/Tokyo", "UTC", "Europe/Berlin", "America/New_York"};
   Scenario sc;
   Effects fx;
   for (int p = 0; p < 2; ++p) {
@@ -1728,10 +1738,18 @@ Scenario MakeScenario(uint64_t seed, Meter* meter) {
     sc.line_pool[s.id] = s.pool;
     sc.line_plan[s.id] = s.plan;
     switch (uniform(0, 3)) {
-      case 0: sc.keys.push_back(s.id); break;
-      case 1: sc.keys.push_back("msisdn:" + s.msisdn); break;
-      case 2: sc.keys.push_back("imsi:" + s.imsi); break;
-      default: sc.keys.push_back("iccid:" + s.iccid); break;
+      case 0:
+        sc.keys.push_back(s.id);
+        break;
+      case 1:
+        sc.keys.push_back("msisdn:" + s.msisdn);
+        break;
+      case 2:
+        sc.keys.push_back("imsi:" + s.imsi);
+        break;
+      default:
+        sc.keys.push_back("iccid:" + s.iccid);
+        break;
     }
   }
 
@@ -1814,11 +1832,10 @@ struct Coverage {
 };
 
 // Runs ops [from, to) on `meter`; appends every event's JSON to `log`.
-void RunOps(const Scenario& sc, size_t from, size_t to, Meter* meter,
-            std::vector<std::string>* log, std::map<std::string, uint64_t>* applied_up,
+void RunOps(const Scenario& sc, size_t from, size_t to, Meter* meter, std::vector<std::string>* log,
+            std::map<std::string, uint64_t>* applied_up,
             std::map<std::string, uint64_t>* applied_down,
-            std::vector<std::pair<std::string, UsageRecord>>* applied,
-            Coverage* cov = nullptr) {
+            std::vector<std::pair<std::string, UsageRecord>>* applied, Coverage* cov = nullptr) {
   Coverage ignored;
   if (cov == nullptr) cov = &ignored;
   for (size_t k = from; k < to; ++k) {
@@ -1846,8 +1863,7 @@ void RunOps(const Scenario& sc, size_t from, size_t to, Meter* meter,
           if (out.late) {
             EXPECT_NE(d.target, Debit::Target::kBucket) << r.id;
           } else {
-            EXPECT_TRUE(d.target == Debit::Target::kBucket ||
-                        d.target == Debit::Target::kOverQuota)
+            EXPECT_TRUE(d.target == Debit::Target::kBucket || d.target == Debit::Target::kOverQuota)
                 << r.id;
           }
         }

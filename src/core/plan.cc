@@ -7,44 +7,71 @@
 
 namespace ryuryo {
 
+namespace {
+// "'text'" followed by `rest`. (Built by appending: GCC 12 warns falsely, -Wrestrict, about
+// "literal" + std::string.)
+std::string Quoted(std::string_view text, std::string_view rest) {
+  std::string out;
+  out.reserve(text.size() + rest.size() + 2);
+  out.push_back('\'');
+  out.append(text);
+  out.push_back('\'');
+  out.append(rest);
+  return out;
+}
+}  // namespace
+
 const char* PlanKindName(PlanKind kind) {
   switch (kind) {
-    case PlanKind::kMonthly: return "monthly";
-    case PlanKind::kDaily: return "daily";
-    case PlanKind::kPass: return "pass";
-    case PlanKind::kUnlimited: return "unlimited";
+    case PlanKind::kMonthly:
+      return "monthly";
+    case PlanKind::kDaily:
+      return "daily";
+    case PlanKind::kPass:
+      return "pass";
+    case PlanKind::kUnlimited:
+      return "unlimited";
   }
   return "?";
 }
 
 const char* QuotaActionName(QuotaAction action) {
   switch (action) {
-    case QuotaAction::kThrottle: return "throttle";
-    case QuotaAction::kBlock: return "block";
-    case QuotaAction::kOverage: return "overage";
+    case QuotaAction::kThrottle:
+      return "throttle";
+    case QuotaAction::kBlock:
+      return "block";
+    case QuotaAction::kOverage:
+      return "overage";
   }
   return "?";
 }
 
 Status ParsePlanKind(std::string_view text, PlanKind* kind) {
-  if (text == "monthly") *kind = PlanKind::kMonthly;
-  else if (text == "daily") *kind = PlanKind::kDaily;
-  else if (text == "pass") *kind = PlanKind::kPass;
-  else if (text == "unlimited") *kind = PlanKind::kUnlimited;
+  if (text == "monthly")
+    *kind = PlanKind::kMonthly;
+  else if (text == "daily")
+    *kind = PlanKind::kDaily;
+  else if (text == "pass")
+    *kind = PlanKind::kPass;
+  else if (text == "unlimited")
+    *kind = PlanKind::kUnlimited;
   else {
-    return Status::InvalidArgument("'" + std::string(text) +
-                                   "' is not a plan kind (monthly, daily, pass, unlimited)");
+    return Status::InvalidArgument(
+        Quoted(text, " is not a plan kind (monthly, daily, pass, unlimited)"));
   }
   return Status::Ok();
 }
 
 Status ParseQuotaAction(std::string_view text, QuotaAction* action) {
-  if (text == "throttle") *action = QuotaAction::kThrottle;
-  else if (text == "block") *action = QuotaAction::kBlock;
-  else if (text == "overage") *action = QuotaAction::kOverage;
+  if (text == "throttle")
+    *action = QuotaAction::kThrottle;
+  else if (text == "block")
+    *action = QuotaAction::kBlock;
+  else if (text == "overage")
+    *action = QuotaAction::kOverage;
   else {
-    return Status::InvalidArgument("'" + std::string(text) +
-                                   "' is not an action (throttle, block, overage)");
+    return Status::InvalidArgument(Quoted(text, " is not an action (throttle, block, overage)"));
   }
   return Status::Ok();
 }
@@ -58,13 +85,13 @@ Status Threshold::Parse(std::string_view text, Threshold* out) {
   } else if (!text.empty() && text.back() == '%') {
     t.kind = Kind::kPercent;
     RYURYO_RETURN_IF_ERROR(ParsePercentBp(text, &t.percent_bp));
-    if (t.percent_bp == 0) return Status::InvalidArgument("'" + std::string(text) + "': 0% never warns");
+    if (t.percent_bp == 0) return Status::InvalidArgument(Quoted(text, ": 0% never warns"));
   } else if (text.size() > 5 && text.substr(text.size() - 5) == " left") {
     t.kind = Kind::kBytesLeft;
     RYURYO_RETURN_IF_ERROR(ParseBytes(text.substr(0, text.size() - 5), &t.bytes_left));
   } else {
-    return Status::InvalidArgument("'" + std::string(text) +
-                                   "' is not a threshold (e.g. \"80%\", \"500 MB left\", \"pace\")");
+    return Status::InvalidArgument(
+        Quoted(text, " is not a threshold (e.g. \"80%\", \"500 MB left\", \"pace\")"));
   }
   *out = t;
   return Status::Ok();
@@ -72,9 +99,12 @@ Status Threshold::Parse(std::string_view text, Threshold* out) {
 
 std::string Threshold::Label() const {
   switch (kind) {
-    case Kind::kPercent: return FormatPercent(percent_bp);
-    case Kind::kBytesLeft: return FormatBytes(bytes_left) + " left";
-    case Kind::kPace: return "pace";
+    case Kind::kPercent:
+      return FormatPercent(percent_bp);
+    case Kind::kBytesLeft:
+      return FormatBytes(bytes_left) + " left";
+    case Kind::kPace:
+      return "pace";
   }
   return "?";
 }
@@ -90,7 +120,8 @@ Status Plan::Validate() const {
   if (has_quota && quota_bytes == 0) return bad("quota", "missing or zero");
   if (!has_quota && quota_bytes != 0) return bad("quota", "an unlimited plan has no quota");
   if (cycle_day < 1 || cycle_day > 31) return bad("cycle_day", "must be 1..31");
-  if (rollover && kind != PlanKind::kMonthly) return bad("rollover", "only monthly plans roll over");
+  if (rollover && kind != PlanKind::kMonthly)
+    return bad("rollover", "only monthly plans roll over");
   if (kind == PlanKind::kPass) {
     if (validity_ms <= 0) return bad("validity", "a pass needs a validity (e.g. \"8d\")");
   } else if (validity_ms != 0) {
@@ -120,9 +151,11 @@ Status Plan::Validate() const {
       return bad("after_quota.rate", "a throttle needs a rate (e.g. \"128 kbps\")");
     }
     if (a.action == QuotaAction::kOverage) {
-      if (a.unit_bytes == 0) return bad("after_quota.unit", "overage needs a unit (e.g. \"100 MB\")");
+      if (a.unit_bytes == 0)
+        return bad("after_quota.unit", "overage needs a unit (e.g. \"100 MB\")");
       if (a.price_micros < 0) return bad("after_quota.price", "must not be negative");
-      if (a.currency.size() != 3) return bad("after_quota.currency", "needs an ISO 4217 code (e.g. \"JPY\")");
+      if (a.currency.size() != 3)
+        return bad("after_quota.currency", "needs an ISO 4217 code (e.g. \"JPY\")");
       if (a.cap_micros < -1) return bad("after_quota.cap", "must not be negative");
     }
   }
@@ -134,7 +167,8 @@ Status Plan::Validate() const {
 
 Status Catalog::Add(Plan plan) {
   RYURYO_RETURN_IF_ERROR(plan.Validate());
-  if (by_id_.count(plan.id)) return Status::AlreadyExists("plan '" + plan.id + "' is defined twice");
+  if (by_id_.count(plan.id))
+    return Status::AlreadyExists("plan '" + plan.id + "' is defined twice");
   if (plan.name.empty()) plan.name = plan.id;
   auto p = std::make_shared<const Plan>(std::move(plan));
   by_id_.emplace(p->id, p.get());
@@ -161,13 +195,17 @@ std::string FormatMoney(int64_t micros, std::string_view currency) {
   bool negative = micros < 0;
   uint64_t v = negative ? static_cast<uint64_t>(-(micros + 1)) + 1 : static_cast<uint64_t>(micros);
   uint64_t whole = v / 1000000, frac = v % 1000000;
-  std::string out = (negative ? "-" : "") + std::to_string(whole);
+  std::string out = negative ? "-" : "";
+  out += std::to_string(whole);
   // Show the currency's decimals, plus any finer non-zero digits so nothing is hidden.
   std::string f = std::to_string(frac);
   f.insert(0, 6 - f.size(), '0');
   size_t keep = f.size();
   while (keep > static_cast<size_t>(decimals) && f[keep - 1] == '0') --keep;
-  if (keep > 0) out += "." + f.substr(0, keep);
+  if (keep > 0) {
+    out += '.';
+    out.append(f, 0, keep);
+  }
   return out;
 }
 
@@ -177,12 +215,13 @@ Status ParseMoneyMicros(std::string_view text, int64_t* micros) {
     whole = text.substr(0, dot);
     frac = text.substr(dot + 1);
   }
-  auto bad = [&] { return Status::InvalidArgument("'" + std::string(text) + "' is not an amount"); };
+  auto bad = [&] { return Status::InvalidArgument(Quoted(text, " is not an amount")); };
   const bool has_dot = whole.size() != text.size();
   if (whole.empty() || frac.size() > 6 || (has_dot && frac.empty())) return bad();
   uint64_t w = 0;
   auto [p, ec] = std::from_chars(whole.data(), whole.data() + whole.size(), w);
-  if (ec != std::errc() || p != whole.data() + whole.size() || w > 9'000'000'000'000ULL) return bad();
+  if (ec != std::errc() || p != whole.data() + whole.size() || w > 9'000'000'000'000ULL)
+    return bad();
   uint64_t f = 0;
   for (char c : frac) {
     if (c < '0' || c > '9') return bad();

@@ -75,9 +75,9 @@ TEST(PlanThresholdTest, LabelsRoundTrip) {
 
 TEST(PlanThresholdTest, Errors) {
   Threshold t;
-  for (const char* text : {"", " ", "0%", "101%", "-5%", "%", "80", "left", " left", "MB left",
-                           "500 Mb left", "-1 GB left", "Pace", "pace!", "80 percent",
-                           "500 MB remaining", "abc"}) {
+  for (const char* text :
+       {"", " ", "0%", "101%", "-5%", "%", "80", "left", " left", "MB left", "500 Mb left",
+        "-1 GB left", "Pace", "pace!", "80 percent", "500 MB remaining", "abc"}) {
     Status st = Threshold::Parse(text, &t);
     EXPECT_FALSE(st.ok()) << "'" << text << "' parsed";
     EXPECT_EQ(st.code(), Status::Code::kInvalidArgument) << text;
@@ -374,8 +374,8 @@ TEST(MoneyTest, Parse) {
 }
 
 TEST(MoneyTest, ParseErrors) {
-  for (const char* text : {"", ".", ".5", "1.", "1.2345678", "-1", "+1", "1,5", "1e3", "abc",
-                           " 1", "1 ", "1.2.3", "1.x", "9000000000001", "99999999999999999999"}) {
+  for (const char* text : {"", ".", ".5", "1.", "1.2345678", "-1", "+1", "1,5", "1e3", "abc", " 1",
+                           "1 ", "1.2.3", "1.x", "9000000000001", "99999999999999999999"}) {
     int64_t m = 42;
     Status st = ParseMoneyMicros(text, &m);
     EXPECT_FALSE(st.ok()) << "'" << text << "' parsed as " << m;

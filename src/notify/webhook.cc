@@ -28,6 +28,8 @@ WebhookDelivery::~WebhookDelivery() { Stop(); }
 
 void WebhookDelivery::Start() {
   if (thread_.joinable()) return;
+  uint64_t dead = 0;
+  if (store_->CountDeadOutbox(&dead).ok()) dead_.store(dead, std::memory_order_relaxed);
   stopping_ = false;
   thread_ = std::thread([this] { Run(); });
 }
@@ -127,11 +129,13 @@ size_t WebhookDelivery::RunOnce() {
       age_ms += b;
     }
     if (age_ms >= options_.give_up_after_ms) {
-      e.dead = true;
       dead_.fetch_add(1, std::memory_order_relaxed);
       --pending;
       spdlog::warn("webhooks: giving up on event {} for endpoint {} after {} attempts: {}",
                    e.event_seq, e.endpoint, e.attempts, error);
+      st = store_->BuryOutbox(e);
+      if (!st.ok()) spdlog::error("webhooks: {}", st.ToString());
+      continue;
     } else {
       spdlog::info("webhooks: event {} to endpoint {} failed (attempt {}): {}; retry in {} ms",
                    e.event_seq, e.endpoint, e.attempts, error, backoff);
@@ -154,7 +158,7 @@ std::string WebhookDelivery::MetricsText() const {
          delivered_.load());
   metric("ryuryo_webhooks_failed_attempts_total", "Webhook attempts that failed.", "counter",
          failed_attempts_.load());
-  metric("ryuryo_webhooks_dead_total", "Webhook deliveries given up.", "counter", dead_.load());
+  metric("ryuryo_webhooks_dead_total", "Webhook deliveries given up (kept in the store).", "counter", dead_.load());
   metric("ryuryo_webhooks_pending", "Webhook deliveries waiting.", "gauge", pending_.load());
   return out;
 }

@@ -193,12 +193,15 @@ void Ledger::ProcessBatch(std::vector<Item>* items) {
   std::vector<std::string> keys;
   std::vector<UsageResult> results(items->size());
   std::unordered_set<std::string> in_batch;
+  // Quarantined records whose replay turned out a duplicate: their entries go.
+  std::vector<uint64_t> stale_quarantine;
   for (size_t i = 0; i < items->size(); ++i) {
     Item& it = (*items)[i];
     for (size_t j = 0; j < it.records.size(); ++j) {
       std::string key = DedupKey(it.records[j]);
       if (!in_batch.insert(key).second) {
         results[i].duplicates++;
+        if (!it.quarantine_seqs.empty()) stale_quarantine.push_back(it.quarantine_seqs[j]);
         continue;
       }
       refs.push_back({i, j});
@@ -219,6 +222,7 @@ void Ledger::ProcessBatch(std::vector<Item>* items) {
     if (states[k] == DedupState::kApplied ||
         (states[k] == DedupState::kQuarantined && !replay)) {
       results[refs[k].item].duplicates++;
+      if (replay) stale_quarantine.push_back(it.quarantine_seqs[refs[k].index]);
       continue;
     }
     fresh.push_back(it.records[refs[k].index]);
@@ -303,14 +307,17 @@ void Ledger::ProcessBatch(std::vector<Item>* items) {
       }
     }
   }
+  for (uint64_t seq : stale_quarantine) batch.DeleteQuarantine(seq);
   for (const auto& [k, v] : rollups) {
     batch.AddRollup(meter_->line(k.line).id, k.granularity, k.start, k.dim, k.name, v.first,
                     v.second);
   }
+  size_t outbox_entries = 0;
   for (const Event& ev : fx.events) {
     batch.PutEvent(ev.seq, ev.ToJson());
     if (router_) {
       for (uint32_t endpoint : router_(ev)) {
+        ++outbox_entries;
         OutboxEntry o;
         o.event_seq = ev.seq;
         o.endpoint = endpoint;
@@ -340,6 +347,8 @@ void Ledger::ProcessBatch(std::vector<Item>* items) {
     stats_.commit_sum_us.fetch_add(static_cast<uint64_t>(secs * 1e6), std::memory_order_relaxed);
     stats_.batches.fetch_add(1, std::memory_order_relaxed);
   }
+
+  if (outbox_entries > 0 && outbox_committed_) outbox_committed_();
 
   // 4. Durable: answer.
   uint64_t applied = 0, dups = 0, rejected = 0, quarantined = 0;

@@ -87,6 +87,8 @@ class Ledger {
   // Loads the committed state into the meter. Call once, before Start().
   Status Recover();
   void set_outbox_router(OutboxRouter router) { router_ = std::move(router); }
+  // Called on the ledger thread after a commit that queued outbox entries (wakes the delivery).
+  void set_outbox_committed(std::function<void()> f) { outbox_committed_ = std::move(f); }
   void Start();
   void Stop();  // finishes what is queued, then joins
 
@@ -123,6 +125,7 @@ class Ledger {
   Clock clock_;
   LedgerOptions options_;
   OutboxRouter router_;
+  std::function<void()> outbox_committed_;
   mutable std::shared_mutex mu_;  // guards *meter_
 
   std::mutex queue_mu_;

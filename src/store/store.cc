@@ -477,7 +477,7 @@ Status Store::ListOutbox(size_t limit, std::vector<OutboxEntry>* entries) {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_[kOutbox]));
   for (it->SeekToFirst(); it->Valid() && entries->size() < limit; it->Next()) {
     std::string_view k(it->key().data(), it->key().size());
-    if (k.size() != 12) continue;
+    if (k.size() != 12) break;  // the buried (dead) entries, all after the live ones
     OutboxEntry e;
     e.event_seq = DecodeFixed64BE(k);
     e.endpoint = GetFixed32BE(k.substr(8));
@@ -499,6 +499,24 @@ Status Store::UpdateOutbox(const OutboxEntry& e) {
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;
   return FromRocks(db_->Put(wo, cf_[kOutbox], OutboxKey(e), EncodeOutbox(e)), "outbox update");
+}
+
+Status Store::BuryOutbox(const OutboxEntry& e) {
+  rocksdb::WriteBatch wb;
+  wb.Delete(cf_[kOutbox], OutboxKey(e));
+  OutboxEntry dead = e;
+  dead.dead = true;
+  wb.Put(cf_[kOutbox], std::string(1, '\xff') + OutboxKey(e), EncodeOutbox(dead));
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  return FromRocks(db_->Write(wo, &wb), "outbox bury");
+}
+
+Status Store::CountDeadOutbox(uint64_t* count) {
+  *count = 0;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_[kOutbox]));
+  for (it->Seek(std::string(1, '\xff')); it->Valid(); it->Next()) ++*count;
+  return FromRocks(it->status(), "counting the outbox");
 }
 
 Status Store::DeleteOutbox(const OutboxEntry& e) {

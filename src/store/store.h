@@ -14,7 +14,8 @@
 //   rollup      line \0 'h'|'d' start(BE) dim name -> {bytes_up, bytes_down} (merge: add)
 //   audit       line \0 seq(BE) -> one applied record and its debits
 //   events      seq(BE) -> event JSON
-//   outbox      seq(BE) endpoint(BE32) -> delivery state
+//   outbox      seq(BE) endpoint(BE32) -> delivery state; entries given up on move under a
+//               0xff prefix, after every live one
 //   quarantine  seq(BE) -> a record for an unknown line
 //
 // Thread-safety: a Store may be used from several threads at once (RocksDB is); the meter thread
@@ -150,6 +151,9 @@ class Store {
   Status ListOutbox(size_t limit, std::vector<OutboxEntry>* entries);
   Status UpdateOutbox(const OutboxEntry& entry);
   Status DeleteOutbox(const OutboxEntry& entry);
+  // Moves an entry given up on out of the way of live ones (kept for operators).
+  Status BuryOutbox(const OutboxEntry& entry);
+  Status CountDeadOutbox(uint64_t* count);
 
   const StoreOptions& options() const { return options_; }
 
