@@ -136,6 +136,7 @@ Status ParseUsageObject(std::string_view json, UsageRecord* record) {
 }
 
 Status ParseUsageBody(std::string_view body, ParsedUsage* out) {
+  if (body.starts_with("\xEF\xBB\xBF")) body.remove_prefix(3);  // a UTF-8 byte order mark
   size_t p = 0;
   while (p < body.size() && (body[p] == ' ' || body[p] == '\n' || body[p] == '\r' || body[p] == '\t')) ++p;
   simdjson::dom::parser parser;

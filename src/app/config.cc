@@ -4,8 +4,10 @@
 
 #include <fstream>
 #include <sstream>
+#include <unordered_set>
 
 #include "core/quantity.h"
+#include "core/record.h"
 
 namespace ryuryo::app {
 
@@ -186,14 +188,19 @@ Status ForEachTable(const toml::table& root, std::string_view key, F f) {
 }  // namespace
 
 Status SplitHostPort(std::string_view text, std::string* host, uint16_t* port) {
+  auto bad = [&](std::string_view why) {
+    std::string msg(1, '\'');  // appended, not operator+: keeps GCC 12's -Wrestrict quiet
+    msg.append(text).append("': ").append(why);
+    return Status::InvalidArgument(std::move(msg));
+  };
   size_t colon = text.rfind(':');
-  if (colon == std::string_view::npos) return Status::InvalidArgument("'" + std::string(text) + "': expected host:port");
+  if (colon == std::string_view::npos) return bad("expected host:port");
   std::string_view h = text.substr(0, colon), p = text.substr(colon + 1);
   if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
   unsigned long v = 0;
   if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string_view::npos ||
       (v = std::stoul(std::string(p))) > 65535) {
-    return Status::InvalidArgument("'" + std::string(text) + "': bad port");
+    return bad("bad port");
   }
   *host = h.empty() ? "127.0.0.1" : std::string(h);
   *port = static_cast<uint16_t>(v);
@@ -231,10 +238,15 @@ Status ParseConfig(std::string_view text, const std::string& source_name, Config
       if (Status s = c->catalog->Add(std::move(p)); !s.ok()) return Err(t, s.message());
       return Status::Ok();
     }));
+    std::unordered_set<std::string> pool_ids, line_ids;  // duplicates and references
+    for (const PoolSpec& p : c->pools) pool_ids.insert(p.id);
+    for (const LineSpec& l : c->lines) line_ids.insert(l.id);
     RYURYO_RETURN_IF_ERROR(ForEachTable(root, "pools", [&](const toml::table& t) {
       RYURYO_RETURN_IF_ERROR(CheckKeys(t, "pools", {"id", "plan", "account", "timezone"}));
       PoolSpec p;
       RYURYO_RETURN_IF_ERROR(GetString(t, "id", &p.id, true, "pools"));
+      if (Status s = ValidateLineId(p.id); !s.ok()) return Err(*t.get("id"), "pools.id: " + s.message());
+      if (!pool_ids.insert(p.id).second) return Err(t, "pool '" + p.id + "' is defined twice");
       RYURYO_RETURN_IF_ERROR(GetString(t, "plan", &p.plan, true, "pools"));
       RYURYO_RETURN_IF_ERROR(GetString(t, "account", &p.account, false, "pools"));
       RYURYO_RETURN_IF_ERROR(GetString(t, "timezone", &p.timezone, false, "pools"));
@@ -247,6 +259,8 @@ Status ParseConfig(std::string_view text, const std::string& source_name, Config
                                                     "timezone", "locale", "pool"}));
       LineSpec l;
       RYURYO_RETURN_IF_ERROR(GetString(t, "id", &l.id, true, "lines"));
+      if (Status s = ValidateLineId(l.id); !s.ok()) return Err(*t.get("id"), "lines.id: " + s.message());
+      if (!line_ids.insert(l.id).second) return Err(t, "line '" + l.id + "' is defined twice");
       for (auto [key, out] : {std::pair{"plan", &l.plan}, {"account", &l.account}, {"msisdn", &l.msisdn},
                               {"imsi", &l.imsi}, {"iccid", &l.iccid}, {"timezone", &l.timezone},
                               {"locale", &l.locale}, {"pool", &l.pool}}) {
@@ -255,6 +269,9 @@ Status ParseConfig(std::string_view text, const std::string& source_name, Config
       if (l.plan.empty() && l.pool.empty()) return Err(t, "line '" + l.id + "': needs a plan or a pool");
       if (!l.plan.empty() && c->catalog->Find(l.plan) == nullptr) {
         return Err(t, "line '" + l.id + "': plan '" + l.plan + "' is not defined");
+      }
+      if (!l.pool.empty() && !pool_ids.count(l.pool)) {
+        return Err(t, "line '" + l.id + "': pool '" + l.pool + "' is not defined");
       }
       c->lines.push_back(l);
       return Status::Ok();
@@ -267,6 +284,13 @@ Status ParseConfig(std::string_view text, const std::string& source_name, Config
       RYURYO_RETURN_IF_ERROR(GetString(t, "account", &w.account, false, "webhooks"));
       if (!w.url.starts_with("http://") && !w.url.starts_with("https://")) {
         return Err(t, "webhooks.url: must start with http:// or https://");
+      }
+      {
+        std::string_view rest = std::string_view(w.url).substr(w.url.find("://") + 3);
+        if (rest.empty() || rest.front() == '/' || rest.front() == ':' || rest.front() == '?' ||
+            rest.front() == '#') {
+          return Err(t, "webhooks.url: '" + w.url + "' has no host");
+        }
       }
       if (const toml::node* n = t.get("events")) {
         const toml::array* arr = n->as_array();

@@ -380,10 +380,12 @@ void Meter::Schedule(Owner o) {
 void Meter::AddRate(Balance* b, Millis at, uint64_t bytes) {
   int64_t h = HourOf(at);
   if (h > b->rate_hour) {
-    // The average starts from zero at the cycle's start: one busy first hour is one hour of a
-    // day-long half-life, not the rate of the whole cycle.
-    double e = b->ewma_bytes_per_hour * (1 - kEwmaAlpha) +
-               kEwmaAlpha * static_cast<double>(b->hour_bytes);
+    double e = b->ewma_bytes_per_hour;
+    if (e == 0 && b->hour_bytes > 0) {
+      e = static_cast<double>(b->hour_bytes);  // the first hour seen: start from it
+    } else {
+      e = e * (1 - kEwmaAlpha) + kEwmaAlpha * static_cast<double>(b->hour_bytes);
+    }
     int64_t gap = std::min<int64_t>(h - b->rate_hour - 1, 24 * 62);
     if (gap > 0) e *= std::pow(1 - kEwmaAlpha, static_cast<double>(gap));
     b->ewma_bytes_per_hour = e;
@@ -401,9 +403,13 @@ Forecast Meter::ForecastOf(const Balance& b, Millis now) const {
   double e = b.ewma_bytes_per_hour;
   int64_t h = HourOf(now);
   if (h > b.rate_hour) {
-    e = e * (1 - kEwmaAlpha) + kEwmaAlpha * static_cast<double>(b.hour_bytes);
+    e = e == 0 && b.hour_bytes > 0
+            ? static_cast<double>(b.hour_bytes)
+            : e * (1 - kEwmaAlpha) + kEwmaAlpha * static_cast<double>(b.hour_bytes);
     int64_t gap = std::min<int64_t>(h - b.rate_hour - 1, 24 * 62);
     if (gap > 0) e *= std::pow(1 - kEwmaAlpha, static_cast<double>(gap));
+  } else if (e == 0) {
+    e = static_cast<double>(b.hour_bytes);
   }
   double rate = e;
   if (b.started && now > b.cycle_start) {

@@ -117,9 +117,25 @@ void Ledger::Start() {
 
 void Ledger::Stop() {
   {
-    std::lock_guard lock(queue_mu_);
-    if (!thread_.joinable()) return;
+    std::unique_lock lock(queue_mu_);
     stopping_ = true;
+    if (!thread_.joinable()) {
+      // Never started: nothing will process the queue; its submitters still get an answer.
+      std::deque<Item> left = std::move(queue_);
+      queue_.clear();
+      queued_records_ = 0;
+      lock.unlock();
+      for (Item& it : left) {
+        Status st = Status::Unavailable("the server is shutting down");
+        if (it.command_done) it.command_done(st);
+        if (it.usage_done) {
+          UsageResult res;
+          res.status = st;
+          it.usage_done(std::move(res));
+        }
+      }
+      return;
+    }
   }
   queue_cv_.notify_all();
   thread_.join();
@@ -129,6 +145,9 @@ Status Ledger::SubmitUsage(std::vector<UsageRecord> records, UsageDone done,
                            std::vector<uint64_t> quarantine_seqs) {
   {
     std::lock_guard lock(queue_mu_);
+    if (!quarantine_seqs.empty() && quarantine_seqs.size() != records.size()) {
+      return Status::InvalidArgument("quarantine_seqs: one per record expected");
+    }
     if (stopping_) return Status::Unavailable("the server is shutting down");
     if (queued_records_ + records.size() > options_.queue_records_max) {
       return Status::ResourceExhausted("ingest queue is full (" +
@@ -195,7 +214,16 @@ void Ledger::ProcessBatch(std::vector<Item>* items) {
   std::unordered_set<std::string> in_batch;
   // Quarantined records whose replay turned out a duplicate: their entries go.
   std::vector<uint64_t> stale_quarantine;
+  // Replays of quarantined records claim their keys first, so that a resend of the same record
+  // in this batch is the duplicate, not the replay.
+  std::vector<size_t> order;
   for (size_t i = 0; i < items->size(); ++i) {
+    if (!(*items)[i].quarantine_seqs.empty()) order.push_back(i);
+  }
+  for (size_t i = 0; i < items->size(); ++i) {
+    if ((*items)[i].quarantine_seqs.empty()) order.push_back(i);
+  }
+  for (size_t i : order) {
     Item& it = (*items)[i];
     for (size_t j = 0; j < it.records.size(); ++j) {
       std::string key = DedupKey(it.records[j]);
@@ -240,13 +268,34 @@ void Ledger::ProcessBatch(std::vector<Item>* items) {
     for (size_t i = 0; i < items->size(); ++i) {
       if ((*items)[i].command) command_status[i] = (*items)[i].command(*meter_, now, &fx);
     }
+    // A replayed record whose line is still unknown stays where it is: no new event.
+    std::vector<UsageRecord> to_apply;
+    std::vector<size_t> applied_index;  // fresh index of each record in to_apply
+    to_apply.reserve(fresh.size());
+    for (size_t f = 0; f < fresh.size(); ++f) {
+      const bool replay = !(*items)[refs[fresh_ref[f]].item].quarantine_seqs.empty();
+      if (replay && meter_->FindLineIndex(fresh[f].line) < 0) continue;
+      to_apply.push_back(std::move(fresh[f]));
+      applied_index.push_back(f);
+    }
     Effects usage_fx;
-    meter_->Apply(fresh, now, &usage_fx);
+    meter_->Apply(to_apply, now, &usage_fx);
     fx.events.insert(fx.events.end(), std::make_move_iterator(usage_fx.events.begin()),
                      std::make_move_iterator(usage_fx.events.end()));
     fx.dirty_lines.insert(usage_fx.dirty_lines.begin(), usage_fx.dirty_lines.end());
     fx.dirty_pools.insert(usage_fx.dirty_pools.begin(), usage_fx.dirty_pools.end());
-    fx.outcomes = std::move(usage_fx.outcomes);
+    fx.outcomes.assign(fresh.size(), RecordOutcome{});
+    for (size_t a = 0; a < to_apply.size(); ++a) {
+      fresh[applied_index[a]] = std::move(to_apply[a]);
+      fx.outcomes[applied_index[a]] = std::move(usage_fx.outcomes[a]);
+    }
+    for (size_t f = 0, a = 0; f < fresh.size(); ++f) {
+      if (a < applied_index.size() && applied_index[a] == f) {
+        ++a;
+      } else {
+        fx.outcomes[f].kind = RecordOutcome::Kind::kQuarantined;
+      }
+    }
     for (uint32_t l : fx.dirty_lines) batch.PutLine(meter_->line(l));
     for (uint32_t p : fx.dirty_pools) batch.PutPool(meter_->pool(p));
     for (size_t f = 0; f < fresh.size(); ++f) {
@@ -350,21 +399,15 @@ void Ledger::ProcessBatch(std::vector<Item>* items) {
 
   if (outbox_entries > 0 && outbox_committed_) outbox_committed_();
 
-  // 4. Durable: answer.
+  // 4. Durable: count, then answer (so /metrics read after an ack already shows it).
   uint64_t applied = 0, dups = 0, rejected = 0, quarantined = 0;
   for (size_t i = 0; i < items->size(); ++i) {
-    Item& it = (*items)[i];
-    if (it.command) {
-      if (it.command_done) it.command_done(command_status[i]);
-      continue;
-    }
-    UsageResult& res = results[i];
+    if ((*items)[i].command) continue;
+    const UsageResult& res = results[i];
     applied += res.accepted - res.quarantined;
     dups += res.duplicates;
     rejected += res.rejected.size();
     quarantined += res.quarantined;
-    std::sort(res.rejected.begin(), res.rejected.end());
-    if (it.usage_done) it.usage_done(std::move(res));
   }
   stats_.records_applied.fetch_add(applied, std::memory_order_relaxed);
   stats_.records_duplicate.fetch_add(dups, std::memory_order_relaxed);
@@ -372,6 +415,16 @@ void Ledger::ProcessBatch(std::vector<Item>* items) {
   stats_.records_quarantined.fetch_add(quarantined, std::memory_order_relaxed);
   stats_.bytes_applied.fetch_add(bytes, std::memory_order_relaxed);
   stats_.events.fetch_add(fx.events.size(), std::memory_order_relaxed);
+  for (size_t i = 0; i < items->size(); ++i) {
+    Item& it = (*items)[i];
+    if (it.command) {
+      if (it.command_done) it.command_done(command_status[i]);
+      continue;
+    }
+    UsageResult& res = results[i];
+    std::sort(res.rejected.begin(), res.rejected.end());
+    if (it.usage_done) it.usage_done(std::move(res));
+  }
 }
 
 }  // namespace ryuryo::store

@@ -397,6 +397,7 @@ Status Store::LookupDedup(const std::vector<std::string>& keys, std::vector<Dedu
 Status Store::ReadEvents(uint64_t after_seq, size_t limit, std::vector<std::string>* json,
                          uint64_t* last_seq) {
   *last_seq = after_seq;
+  if (after_seq == UINT64_MAX) return Status::Ok();
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_[kEvents]));
   for (it->Seek(SeqKey(after_seq + 1)); it->Valid() && json->size() < limit; it->Next()) {
     json->emplace_back(it->value().data(), it->value().size());
@@ -459,6 +460,7 @@ Status Store::ReadAudit(const std::string& line, uint64_t before, size_t limit,
 
 Status Store::ListQuarantine(uint64_t after_seq, size_t limit,
                              std::vector<QuarantineEntry>* entries) {
+  if (after_seq == UINT64_MAX) return Status::Ok();
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), cf_[kQuarantine]));
   for (it->Seek(SeqKey(after_seq + 1)); it->Valid() && entries->size() < limit; it->Next()) {
