@@ -110,14 +110,10 @@ Meter::Meter(std::shared_ptr<const Catalog> catalog) : catalog_(std::move(catalo
 // Lookup
 
 int64_t Meter::FindLineIndex(std::string_view key) const {
-  auto find = [](const std::unordered_map<std::string, uint32_t>& m, const std::string& k) {
-    auto it = m.find(k);
-    return it == m.end() ? int64_t{-1} : int64_t{it->second};
-  };
-  if (key.starts_with("msisdn:")) return find(line_by_msisdn_, NormalizeMsisdn(key.substr(7)));
-  if (key.starts_with("imsi:")) return find(line_by_imsi_, std::string(key.substr(5)));
-  if (key.starts_with("iccid:")) return find(line_by_iccid_, std::string(key.substr(6)));
-  return find(line_by_id_, std::string(key));
+  if (key.starts_with("msisdn:")) return line_by_msisdn_.Find(NormalizeMsisdn(key.substr(7)));
+  if (key.starts_with("imsi:")) return line_by_imsi_.Find(key.substr(5));
+  if (key.starts_with("iccid:")) return line_by_iccid_.Find(key.substr(6));
+  return line_by_id_.Find(key);
 }
 
 const Line* Meter::FindLine(std::string_view key) const {
@@ -155,16 +151,16 @@ void Meter::MarkDirty(Owner o, Effects* fx) {
 
 void Meter::IndexLine(uint32_t index) {
   const Line& l = *lines_[index];
-  line_by_id_[l.id] = index;
-  if (!l.msisdn.empty()) line_by_msisdn_[l.msisdn] = index;
-  if (!l.imsi.empty()) line_by_imsi_[l.imsi] = index;
-  if (!l.iccid.empty()) line_by_iccid_[l.iccid] = index;
+  line_by_id_.Put(l.id, index);
+  if (!l.msisdn.empty()) line_by_msisdn_.Put(l.msisdn, index);
+  if (!l.imsi.empty()) line_by_imsi_.Put(l.imsi, index);
+  if (!l.iccid.empty()) line_by_iccid_.Put(l.iccid, index);
 }
 
 void Meter::UnindexLine(const Line& l) {
-  if (!l.msisdn.empty()) line_by_msisdn_.erase(l.msisdn);
-  if (!l.imsi.empty()) line_by_imsi_.erase(l.imsi);
-  if (!l.iccid.empty()) line_by_iccid_.erase(l.iccid);
+  if (!l.msisdn.empty()) line_by_msisdn_.Erase(l.msisdn);
+  if (!l.imsi.empty()) line_by_imsi_.Erase(l.imsi);
+  if (!l.iccid.empty()) line_by_iccid_.Erase(l.iccid);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -604,7 +600,7 @@ Status Meter::PutPool(const PoolSpec& spec, Millis now, Effects* fx) {
 
 Status Meter::PutLine(const LineSpec& spec, Millis now, Effects* fx) {
   if (Status st = ValidateLineId(spec.id); !st.ok()) return st.Prefixed("id");
-  if (lines_.size() >= kLinesMax && !line_by_id_.count(spec.id)) {
+  if (lines_.size() >= kLinesMax && line_by_id_.Find(spec.id) < 0) {
     return Status::ResourceExhausted("lines: the limit of " + std::to_string(kLinesMax) +
                                      " is reached");
   }
@@ -638,13 +634,12 @@ Status Meter::PutLine(const LineSpec& spec, Millis now, Effects* fx) {
   std::string msisdn = NormalizeMsisdn(spec.msisdn);
   if (!spec.msisdn.empty() && msisdn.empty())
     return Status::InvalidArgument("msisdn: has no digits");
-  auto check_unique = [&](const std::unordered_map<std::string, uint32_t>& m, const std::string& v,
-                          const char* field) -> Status {
+  auto check_unique = [&](const LineIndex& m, const std::string& v, const char* field) -> Status {
     if (v.empty()) return Status::Ok();
-    auto it = m.find(v);
-    if (it != m.end() && lines_[it->second]->id != spec.id) {
+    int64_t owner = m.Find(v);
+    if (owner >= 0 && lines_[owner]->id != spec.id) {
       return Status::AlreadyExists(std::string(field) + ": already belongs to line '" +
-                                   lines_[it->second]->id + "'");
+                                   lines_[owner]->id + "'");
     }
     return Status::Ok();
   };
@@ -656,8 +651,8 @@ Status Meter::PutLine(const LineSpec& spec, Millis now, Effects* fx) {
   }
 
   Tick(now, fx);
-  auto it = line_by_id_.find(spec.id);
-  const bool is_new = it == line_by_id_.end();
+  const int64_t existing = line_by_id_.Find(spec.id);
+  const bool is_new = existing < 0;
   uint32_t index;
   if (is_new) {
     auto line = std::make_unique<Line>();
@@ -666,7 +661,7 @@ Status Meter::PutLine(const LineSpec& spec, Millis now, Effects* fx) {
     index = static_cast<uint32_t>(lines_.size());
     lines_.push_back(std::move(line));
   } else {
-    index = it->second;
+    index = static_cast<uint32_t>(existing);
     UnindexLine(*lines_[index]);
   }
   Line& l = *lines_[index];

@@ -16,6 +16,7 @@
 // hold the caller's lock.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -27,6 +28,7 @@
 #include <vector>
 
 #include "core/event.h"
+#include "core/line_index.h"
 #include "core/plan.h"
 #include "core/record.h"
 #include "core/status.h"
@@ -176,12 +178,50 @@ struct RecordOutcome {
   std::vector<Debit> debits;
 };
 
+// A set of line or pool indexes, cheap to fill record by record (a vector, sorted and made
+// unique when read), iterated in increasing order like a std::set.
+class IndexSet {
+ public:
+  using value_type = uint32_t;
+  using const_iterator = std::vector<uint32_t>::const_iterator;
+  using iterator = const_iterator;
+  void insert(uint32_t index) {
+    v_.push_back(index);
+    normal_ = v_.size() == 1 || (normal_ && v_[v_.size() - 2] < index);
+  }
+  template <typename It>
+  void insert(It first, It last) {
+    for (; first != last; ++first) insert(*first);
+  }
+  std::vector<uint32_t>::const_iterator begin() const { return Normal().begin(); }
+  std::vector<uint32_t>::const_iterator end() const { return Normal().end(); }
+  size_t size() const { return Normal().size(); }
+  bool empty() const { return v_.empty(); }
+  size_t count(uint32_t index) const {
+    const auto& v = Normal();
+    return std::binary_search(v.begin(), v.end(), index) ? 1 : 0;
+  }
+  void clear() { v_.clear(); normal_ = true; }
+
+ private:
+  const std::vector<uint32_t>& Normal() const {
+    if (!normal_) {
+      std::sort(v_.begin(), v_.end());
+      v_.erase(std::unique(v_.begin(), v_.end()), v_.end());
+      normal_ = true;
+    }
+    return v_;
+  }
+  mutable std::vector<uint32_t> v_;
+  mutable bool normal_ = true;
+};
+
 // What one call changed: the caller persists it in one commit.
 struct Effects {
   std::vector<Event> events;
   std::vector<RecordOutcome> outcomes;  // Apply(): one per record, in order
-  std::set<uint32_t> dirty_lines;
-  std::set<uint32_t> dirty_pools;
+  IndexSet dirty_lines;
+  IndexSet dirty_pools;
   bool empty() const { return events.empty() && dirty_lines.empty() && dirty_pools.empty(); }
 };
 
@@ -304,10 +344,10 @@ class Meter {
   std::shared_ptr<const Catalog> catalog_;
   std::vector<std::unique_ptr<Line>> lines_;
   std::vector<std::unique_ptr<Pool>> pools_;
-  std::unordered_map<std::string, uint32_t> line_by_id_;
-  std::unordered_map<std::string, uint32_t> line_by_msisdn_;
-  std::unordered_map<std::string, uint32_t> line_by_imsi_;
-  std::unordered_map<std::string, uint32_t> line_by_iccid_;
+  LineIndex line_by_id_{[this](uint32_t i) -> std::string_view { return lines_[i]->id; }};
+  LineIndex line_by_msisdn_{[this](uint32_t i) -> std::string_view { return lines_[i]->msisdn; }};
+  LineIndex line_by_imsi_{[this](uint32_t i) -> std::string_view { return lines_[i]->imsi; }};
+  LineIndex line_by_iccid_{[this](uint32_t i) -> std::string_view { return lines_[i]->iccid; }};
   std::unordered_map<std::string, uint32_t> pool_by_id_;
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<Deadline>> deadlines_;
   Millis clock_ = 0;  // the latest `now` seen
