@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/quantity.h"
+#include "core/uint128.h"
 
 namespace ryuryo {
 
@@ -40,8 +41,7 @@ int64_t HourOf(Millis t) { return FloorHour(t) / kMillisPerHour; }
 
 // (quota - remaining) / quota >= percent_bp / 10000, without overflow.
 bool PercentMet(uint64_t quota, uint64_t remaining, uint32_t percent_bp) {
-  __extension__ using U128 = unsigned __int128;
-  return U128{quota - remaining} * 10000 >= U128{quota} * percent_bp;
+  return Uint128{quota - remaining} * 10000 >= Uint128{quota} * percent_bp;
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/uint128.h"
+
 namespace ryuryo::store {
 
 namespace {
@@ -56,8 +58,8 @@ void AddRollups(Rollups* rollups, uint32_t line, const Zone& zone, const UsageRe
       down = down_left;
     } else {
       Millis part = std::min(h + kMillisPerHour, r.end) - std::max(h, r.start);
-      up = static_cast<uint64_t>(static_cast<unsigned __int128>(r.bytes_up) * part / span);
-      down = static_cast<uint64_t>(static_cast<unsigned __int128>(r.bytes_down) * part / span);
+      up = static_cast<uint64_t>(static_cast<Uint128>(r.bytes_up) * part / span);
+      down = static_cast<uint64_t>(static_cast<Uint128>(r.bytes_down) * part / span);
       up = std::min(up, up_left);
       down = std::min(down, down_left);
     }
