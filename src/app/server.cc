@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <boost/asio/io_context.hpp>
@@ -70,7 +71,21 @@ Status ResolveAdminToken(const Config& config, bool create, std::string* token) 
   return Status::Ok();
 }
 
+namespace {
+
+// Thousands of open connections (dashboards, NAS, agents) need file descriptors: raise the soft
+// limit to the hard one (often 1024 of 524288 by default).
+void RaiseFileLimit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+  lim.rlim_cur = lim.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) spdlog::warn("could not raise the open-file limit");
+}
+
+}  // namespace
+
 int Serve(const std::string& config_path, const ServeOverrides& overrides) {
+  RaiseFileLimit();
   Config config;
   Status st = LoadConfig(config_path, &config);
   if (!st.ok()) {
