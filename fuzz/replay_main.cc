@@ -1,6 +1,6 @@
 // A standalone driver for a libFuzzer target, for compilers without -fsanitize=fuzzer (g++).
 //
-//   usage_json_fuzz_replay [options] DIR_OR_FILE...
+//   <target>_fuzz_replay (usage_json_fuzz_replay, radius_fuzz_replay) [options] DIR_OR_FILE...
 //
 // Runs LLVMFuzzerTestOneInput over every file given (directories: every regular file in them,
 // sorted), then over seeded random mutations of each: bit flips, byte changes, insertions of
@@ -15,8 +15,8 @@
 //   --max-len=N       longest mutated input in bytes (default 65536)
 //   -runs=N, -seed=N, -max_total_time=S, -max_len=N   the same, libFuzzer spelling
 //
-// On a crash (abort, segfault) the input being run is written to ./crash-usage-json-replay
-// before the process dies, so it can be replayed: usage_json_fuzz_replay ./crash-usage-json-replay
+// On a crash (abort, segfault) the input being run is written to ./crash-<target>-replay
+// before the process dies, so it can be replayed: usage_json_fuzz_replay ./crash-usage_json-replay
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -47,7 +47,11 @@ namespace fs = std::filesystem;
 // The input being run, for the crash handler.
 const char* g_current = nullptr;
 size_t g_current_size = 0;
-constexpr const char* kCrashFile = "crash-usage-json-replay";
+// FUZZ_TARGET_NAME names the target (a compile definition set per target in CMakeLists.txt).
+#ifndef FUZZ_TARGET_NAME
+#define FUZZ_TARGET_NAME "usage_json"
+#endif
+constexpr const char* kCrashFile = "crash-" FUZZ_TARGET_NAME "-replay";
 
 extern "C" void OnCrash(int sig) {
   int fd = ::open(kCrashFile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -59,7 +63,9 @@ extern "C" void OnCrash(int sig) {
       off += static_cast<size_t>(n);
     }
     ::close(fd);
-    static const char msg[] = "\nusage_json_fuzz_replay: crash; input written to crash-usage-json-replay\n";
+    static const char msg[] =
+        "\n" FUZZ_TARGET_NAME "_fuzz_replay: crash; input written to crash-" FUZZ_TARGET_NAME
+        "-replay\n";
     ssize_t ignored = ::write(2, msg, sizeof(msg) - 1);
     (void)ignored;
   }
@@ -310,7 +316,7 @@ int main(int argc, char** argv) {
     }
   }
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  std::printf("usage_json_fuzz_replay: %zu files, %llu runs (%llu mutations/file, seed %llu) in "
+  std::printf(FUZZ_TARGET_NAME "_fuzz_replay: %zu files, %llu runs (%llu mutations/file, seed %llu) in "
               "%.2f s%s; no crash\n",
               inputs.size(), static_cast<unsigned long long>(runs),
               static_cast<unsigned long long>(mutations), static_cast<unsigned long long>(seed), secs,
