@@ -19,6 +19,8 @@ using json = nlohmann::json;
 constexpr size_t kListLimitMax = 1000;
 constexpr size_t kEventsLimitMax = 1000;
 constexpr size_t kHistoryPointsMax = 100'000;
+// Quarantine entries looked at by one POST /v1/quarantine/apply.
+constexpr size_t kQuarantineScanMax = 1'000'000;
 
 std::vector<std::string_view> SplitPath(std::string_view path) {
   std::vector<std::string_view> parts;
@@ -387,22 +389,32 @@ void Api::Route(HttpRequest& req, Responder& respond) {
       return respond(JsonOk({{"records", list}, {"next", entries.empty() ? after : entries.back().seq}}));
     }
     if (parts.size() == 3 && parts[2] == "apply" && method == "POST") {
-      // Replays the quarantined records whose line exists now.
-      std::vector<store::QuarantineEntry> entries;
-      Status st = ledger_->store()->ListQuarantine(0, kUsageBodyRecordsMax, &entries);
-      if (!st.ok()) return respond(HttpResponse::Error(st));
+      // Replays the quarantined records whose line exists now: walks the quarantine in chunks,
+      // past entries whose line is still unknown, up to a body's worth of records.
       std::vector<UsageRecord> records;
       std::vector<uint64_t> seqs;
-      ledger_->Read([&](const Meter& m) {
-        for (auto& e : entries) {
-          if (m.FindLine(e.record.line) != nullptr) {
-            records.push_back(std::move(e.record));
-            seqs.push_back(e.seq);
+      size_t scanned = 0;
+      uint64_t after = 0;
+      Status st;
+      while (records.size() < kUsageBodyRecordsMax && scanned < kQuarantineScanMax) {
+        std::vector<store::QuarantineEntry> entries;
+        st = ledger_->store()->ListQuarantine(after, kListLimitMax * 10, &entries);
+        if (!st.ok()) return respond(HttpResponse::Error(st));
+        if (entries.empty()) break;
+        scanned += entries.size();
+        after = entries.back().seq;
+        ledger_->Read([&](const Meter& m) {
+          for (auto& e : entries) {
+            if (records.size() < kUsageBodyRecordsMax && m.FindLine(e.record.line) != nullptr) {
+              records.push_back(std::move(e.record));
+              seqs.push_back(e.seq);
+            }
           }
-        }
-        return 0;
-      });
-      size_t left = entries.size() - records.size();
+          return 0;
+        });
+      }
+      // Entries looked at and not replayed now (more may lie beyond a scan that stopped early).
+      size_t left = scanned - records.size();
       if (records.empty()) return respond(JsonOk({{"applied", 0}, {"duplicates", 0}, {"still_quarantined", left}}));
       Responder r = respond;
       st = ledger_->SubmitUsage(std::move(records), [r, left](store::UsageResult res) {

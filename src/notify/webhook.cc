@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
+#include <set>
 
 #include "notify/hmac.h"
 #include "notify/http_client.h"
@@ -65,87 +67,100 @@ void WebhookDelivery::Run() {
 }
 
 size_t WebhookDelivery::RunOnce() {
+  size_t pending = 0, delivered = 0, scanned = 0;
+  std::set<uint32_t> failing;  // endpoints that failed in this pass: not tried again in it
   std::vector<store::OutboxEntry> entries;
-  Status st = store_->ListOutbox(options_.scan_entries_max, &entries);
-  if (!st.ok()) {
-    spdlog::error("webhooks: {}", st.ToString());
-    return 0;
-  }
-  size_t pending = 0, delivered = 0;
-  for (store::OutboxEntry& e : entries) {
-    if (e.dead) continue;
-    ++pending;
-    const Millis now = clock_();
-    if (e.next_attempt_at > now) continue;
-    {
-      std::lock_guard lock(mu_);
-      if (stopping_) break;
+  std::optional<store::OutboxEntry> cursor;
+  bool stop = false;
+  while (!stop && scanned < options_.scan_entries_per_pass_max) {
+    entries.clear();
+    Status lst = store_->ListOutbox(options_.scan_entries_max, &entries,
+                                    cursor ? &*cursor : nullptr);
+    if (!lst.ok()) {
+      spdlog::error("webhooks: {}", lst.ToString());
+      break;
     }
-    std::string body;
-    st = store_->ReadEvent(e.event_seq, &body);
-    std::string error;
-    bool ok = false;
-    if (!st.ok()) {
-      error = st.ToString();
-    } else if (e.endpoint >= endpoints_.size()) {
-      error = "endpoint " + std::to_string(e.endpoint) + " is no longer configured";
-    } else {
-      const WebhookEndpoint& ep = endpoints_[e.endpoint];
-      HttpClientRequest req;
-      req.url = ep.url;
-      req.body = body;
-      req.timeout_ms = options_.timeout_ms;
-      req.headers.emplace_back("X-Ryuryo-Event-Id", "evt-" + std::to_string(e.event_seq));
-      req.headers.emplace_back("X-Ryuryo-Signature", "sha256=" + HmacSha256Hex(ep.secret, body));
-      HttpClientResponse resp;
-      st = SendHttp(req, &resp);
-      if (!st.ok()) {
-        error = st.message();
-      } else if (resp.status >= 200 && resp.status < 300) {
-        ok = true;
-      } else {
-        error = "HTTP " + std::to_string(resp.status);
+    if (entries.empty()) break;
+    cursor = entries.back();
+    scanned += entries.size();
+    for (store::OutboxEntry& e : entries) {
+      if (e.dead) continue;
+      ++pending;
+      if (e.next_attempt_at > clock_() || failing.count(e.endpoint)) continue;
+      {
+        std::lock_guard lock(mu_);
+        if (stopping_) {
+          stop = true;
+          break;
+        }
       }
+      Outcome outcome = Deliver(e, &failing);
+      if (outcome != Outcome::kFailed) --pending;
+      if (outcome == Outcome::kDelivered) ++delivered;
     }
-    if (ok) {
-      st = store_->DeleteOutbox(e);
-      if (!st.ok()) spdlog::error("webhooks: {}", st.ToString());
-      delivered_.fetch_add(1, std::memory_order_relaxed);
-      ++delivered;
-      --pending;
-      continue;
-    }
-    failed_attempts_.fetch_add(1, std::memory_order_relaxed);
-    e.attempts += 1;
-    e.last_error = error;
-    int64_t backoff = options_.backoff_initial_ms;
-    for (uint32_t i = 1; i < e.attempts && backoff < options_.backoff_max_ms; ++i) backoff *= 2;
-    backoff = std::min(backoff, options_.backoff_max_ms);
-    // The first attempt was due when the event committed; give up once that is long past.
-    int64_t age_ms = 0;
-    for (uint32_t i = 1, b = 0; i < e.attempts; ++i) {
-      b = static_cast<uint32_t>(std::min<int64_t>(options_.backoff_initial_ms << std::min(i - 1, 30u),
-                                                  options_.backoff_max_ms));
-      age_ms += b;
-    }
-    if (age_ms >= options_.give_up_after_ms) {
-      dead_.fetch_add(1, std::memory_order_relaxed);
-      --pending;
-      spdlog::warn("webhooks: giving up on event {} for endpoint {} after {} attempts: {}",
-                   e.event_seq, e.endpoint, e.attempts, error);
-      st = store_->BuryOutbox(e);
-      if (!st.ok()) spdlog::error("webhooks: {}", st.ToString());
-      continue;
-    } else {
-      spdlog::info("webhooks: event {} to endpoint {} failed (attempt {}): {}; retry in {} ms",
-                   e.event_seq, e.endpoint, e.attempts, error, backoff);
-    }
-    e.next_attempt_at = clock_() + backoff;
-    st = store_->UpdateOutbox(e);
-    if (!st.ok()) spdlog::error("webhooks: {}", st.ToString());
+    if (entries.size() < options_.scan_entries_max) break;
   }
   pending_.store(pending, std::memory_order_relaxed);
   return delivered;
+}
+
+WebhookDelivery::Outcome WebhookDelivery::Deliver(store::OutboxEntry& e,
+                                                  std::set<uint32_t>* failing) {
+  std::string body;
+  Status st = store_->ReadEvent(e.event_seq, &body);
+  std::string error;
+  if (!st.ok()) {
+    error = st.ToString();
+  } else if (e.endpoint >= endpoints_.size()) {
+    error = "endpoint " + std::to_string(e.endpoint) + " is no longer configured";
+  } else {
+    const WebhookEndpoint& ep = endpoints_[e.endpoint];
+    HttpClientRequest req;
+    req.url = ep.url;
+    req.body = body;
+    req.timeout_ms = options_.timeout_ms;
+    req.headers.emplace_back("X-Ryuryo-Event-Id", "evt-" + std::to_string(e.event_seq));
+    req.headers.emplace_back("X-Ryuryo-Signature", "sha256=" + HmacSha256Hex(ep.secret, body));
+    HttpClientResponse resp;
+    st = SendHttp(req, &resp);
+    if (!st.ok()) {
+      error = st.message();
+    } else if (resp.status >= 200 && resp.status < 300) {
+      st = store_->DeleteOutbox(e);
+      if (!st.ok()) spdlog::error("webhooks: {}", st.ToString());
+      delivered_.fetch_add(1, std::memory_order_relaxed);
+      return Outcome::kDelivered;
+    } else {
+      error = "HTTP " + std::to_string(resp.status);
+    }
+  }
+  failing->insert(e.endpoint);
+  failed_attempts_.fetch_add(1, std::memory_order_relaxed);
+  e.attempts += 1;
+  e.last_error = error;
+  int64_t backoff = options_.backoff_initial_ms;
+  for (uint32_t i = 1; i < e.attempts && backoff < options_.backoff_max_ms; ++i) backoff *= 2;
+  backoff = std::min(backoff, options_.backoff_max_ms);
+  // The first attempt was due when the event committed; give up once that is long past.
+  int64_t age_ms = 0;
+  for (uint32_t i = 1; i < e.attempts; ++i) {
+    age_ms += std::min<int64_t>(options_.backoff_initial_ms << std::min(i - 1, 30u),
+                                options_.backoff_max_ms);
+  }
+  if (age_ms >= options_.give_up_after_ms) {
+    dead_.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("webhooks: giving up on event {} for endpoint {} after {} attempts: {}",
+                 e.event_seq, e.endpoint, e.attempts, error);
+    st = store_->BuryOutbox(e);
+    if (!st.ok()) spdlog::error("webhooks: {}", st.ToString());
+    return Outcome::kBuried;
+  }
+  spdlog::info("webhooks: event {} to endpoint {} failed (attempt {}): {}; retry in {} ms",
+               e.event_seq, e.endpoint, e.attempts, error, backoff);
+  e.next_attempt_at = clock_() + backoff;
+  st = store_->UpdateOutbox(e);
+  if (!st.ok()) spdlog::error("webhooks: {}", st.ToString());
+  return Outcome::kFailed;
 }
 
 std::string WebhookDelivery::MetricsText() const {

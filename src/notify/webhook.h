@@ -7,7 +7,9 @@
 //   X-Ryuryo-Signature: sha256=<hex HMAC-SHA256 of the body with the endpoint's secret>
 // A 2xx answer deletes the entry; anything else (or no answer) retries with exponential backoff
 // (1 s, 2 s, 4 s, … capped at 1 h), the attempt count and next time stored, so retries continue
-// across restarts. Delivery is at-least-once. After `give_up_after_ms` of failures an entry is
+// across restarts. Each pass reads the whole live outbox in chunks (so entries waiting for their
+// backoff never hide due ones behind them), and an endpoint that fails once in a pass is not tried
+// again in that pass (so one dead endpoint cannot hold up the others). Delivery is at-least-once. After `give_up_after_ms` of failures an entry is
 // marked dead (kept, counted and logged) and no longer retried.
 //
 // Thread-safety: one worker thread; Start()/Stop() from the owning thread; Stats() from any.
@@ -43,7 +45,8 @@ struct WebhookOptions {
   int64_t backoff_initial_ms = 1000;
   int64_t backoff_max_ms = 3600 * 1000;
   int64_t give_up_after_ms = 3 * 24 * 3600 * 1000LL;
-  size_t scan_entries_max = 4096;  // outbox entries looked at per poll
+  size_t scan_entries_max = 4096;          // outbox entries read at a time
+  size_t scan_entries_per_pass_max = 1 << 20;  // outbox entries looked at per pass, at most
 };
 
 class WebhookDelivery {
@@ -63,7 +66,10 @@ class WebhookDelivery {
   std::string MetricsText() const;
 
  private:
+  enum class Outcome { kDelivered, kFailed, kBuried };
   void Run();
+  // One attempt at one entry; a failure puts its endpoint in `failing` and reschedules it.
+  Outcome Deliver(store::OutboxEntry& e, std::set<uint32_t>* failing);
   store::Store* store_;
   std::vector<WebhookEndpoint> endpoints_;
   Clock clock_;

@@ -475,9 +475,17 @@ Status Store::ListQuarantine(uint64_t after_seq, size_t limit,
   return FromRocks(it->status(), "reading the quarantine");
 }
 
-Status Store::ListOutbox(size_t limit, std::vector<OutboxEntry>* entries) {
+Status Store::ListOutbox(size_t limit, std::vector<OutboxEntry>* entries,
+                         const OutboxEntry* after) {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_[kOutbox]));
-  for (it->SeekToFirst(); it->Valid() && entries->size() < limit; it->Next()) {
+  if (after == nullptr) {
+    it->SeekToFirst();
+  } else {
+    const std::string from = OutboxKey(*after);
+    it->Seek(from);
+    if (it->Valid() && it->key() == rocksdb::Slice(from)) it->Next();
+  }
+  for (; it->Valid() && entries->size() < limit; it->Next()) {
     std::string_view k(it->key().data(), it->key().size());
     if (k.size() != 12) break;  // the buried (dead) entries, all after the live ones
     OutboxEntry e;

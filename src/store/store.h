@@ -148,7 +148,9 @@ class Store {
   Status ListQuarantine(uint64_t after_seq, size_t limit, std::vector<QuarantineEntry>* entries);
 
   // Outbox for the delivery worker (its own small writes).
-  Status ListOutbox(size_t limit, std::vector<OutboxEntry>* entries);
+  // Live outbox entries in event order, at most `limit`, after `after` when given (a cursor).
+  Status ListOutbox(size_t limit, std::vector<OutboxEntry>* entries,
+                    const OutboxEntry* after = nullptr);
   Status UpdateOutbox(const OutboxEntry& entry);
   Status DeleteOutbox(const OutboxEntry& entry);
   // Moves an entry given up on out of the way of live ones (kept for operators).

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -836,6 +837,40 @@ TEST_F(StoreTest, OneBatchOfEverythingSurvivesAReopen) {
   uint64_t v = 0;
   ASSERT_TRUE(store_->GetMeta("next_event_seq", &v).ok());
   EXPECT_EQ(v, 2u);
+}
+
+// The outbox reads in pages with a cursor, and buried (given up) entries never come back.
+TEST_F(StoreTest, OutboxPagesWithACursorAndSkipsBuriedEntries) {
+  for (uint64_t seq = 1; seq <= 5; ++seq) {
+    for (uint32_t ep = 0; ep < 2; ++ep) {
+      OutboxEntry e;
+      e.event_seq = seq;
+      e.endpoint = ep;
+      ASSERT_TRUE(store_->UpdateOutbox(e).ok());
+    }
+  }
+  OutboxEntry gone;
+  gone.event_seq = 2;
+  gone.endpoint = 1;
+  ASSERT_TRUE(store_->BuryOutbox(gone).ok());
+  std::vector<std::pair<uint64_t, uint32_t>> seen;
+  std::vector<OutboxEntry> page;
+  const OutboxEntry* after = nullptr;
+  OutboxEntry cursor;
+  for (;;) {
+    page.clear();
+    ASSERT_TRUE(store_->ListOutbox(3, &page, after).ok());
+    for (const OutboxEntry& e : page) seen.emplace_back(e.event_seq, e.endpoint);
+    if (page.size() < 3) break;
+    cursor = page.back();
+    after = &cursor;
+  }
+  EXPECT_EQ(seen.size(), 9u);
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), std::make_pair(uint64_t{2}, uint32_t{1})), 0);
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+  uint64_t dead = 0;
+  ASSERT_TRUE(store_->CountDeadOutbox(&dead).ok());
+  EXPECT_EQ(dead, 1u);
 }
 
 }  // namespace
