@@ -504,6 +504,16 @@ void Api::Route(HttpRequest& req, Responder& respond) {
     std::string_view sub = parts.size() >= 4 ? parts[3] : "";
     if (parts.size() > 4) return respond(HttpResponse::Error(Status::NotFound("no route for " + req.path)));
     auto not_found = [&] { return HttpResponse::Error(Status::NotFound("line '" + id + "' does not exist")); };
+    // The line's real id (the path may name it by msisdn:/imsi:/iccid:) and time zone.
+    auto find_line_zone = [&](std::string* line_id, Zone* zone) {
+      return ledger_->Read([&](const Meter& m) {
+        const Line* l = m.FindLine(id);
+        if (l == nullptr) return false;
+        *line_id = l->id;
+        *zone = m.BalanceOf(*l).zone;
+        return true;
+      });
+    };
 
     if (sub.empty() && method == "PUT") {
       json body;
@@ -586,14 +596,7 @@ void Api::Route(HttpRequest& req, Responder& respond) {
       if (to < from) return respond(Bad("to: before from"));
       std::string line_id;
       Zone zone;
-      bool found = ledger_->Read([&](const Meter& m) {
-        const Line* l = m.FindLine(id);
-        if (l == nullptr) return false;
-        line_id = l->id;
-        zone = m.BalanceOf(*l).zone;
-        return true;
-      });
-      if (!found) return respond(not_found());
+      if (!find_line_zone(&line_id, &zone)) return respond(not_found());
       // Days are keyed by their local midnight: widen `from` to its day's start.
       if (gran == 'd') from = zone.StartOfDay(zone.DateAt(from));
       else from = FloorHour(from);
@@ -649,14 +652,7 @@ void Api::Route(HttpRequest& req, Responder& respond) {
       }
       std::string line_id;
       Zone zone;
-      bool found = ledger_->Read([&](const Meter& m) {
-        const Line* l = m.FindLine(id);
-        if (l == nullptr) return false;
-        line_id = l->id;
-        zone = m.BalanceOf(*l).zone;
-        return true;
-      });
-      if (!found) return respond(not_found());
+      if (!find_line_zone(&line_id, &zone)) return respond(not_found());
       std::vector<store::AuditEntry> entries;
       Status st = ledger_->store()->ReadAudit(line_id, before, std::min<uint64_t>(limit, kListLimitMax), &entries);
       if (!st.ok()) return respond(HttpResponse::Error(st));

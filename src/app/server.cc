@@ -137,21 +137,21 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
   webhooks.Start();
 
   // Provision the config's pools and lines that do not exist yet (the demo catalog's lines).
-  for (const PoolSpec& p : config.pools) {
-    if (ledger.Read([&](const Meter& m) { return m.FindPool(p.id) != nullptr; })) continue;
+  auto run = [&ledger](store::Command command) {
     std::promise<Status> done;
     auto fut = done.get_future();
-    ledger.SubmitCommand([p](Meter& m, Millis now, Effects* fx) { return m.PutPool(p, now, fx); },
-                         [&done](Status s) { done.set_value(s); });
-    if (Status s = fut.get(); !s.ok()) spdlog::error("pool '{}': {}", p.id, s.message());
+    Status st = ledger.SubmitCommand(std::move(command), [&done](Status s) { done.set_value(s); });
+    return st.ok() ? fut.get() : st;
+  };
+  for (const PoolSpec& p : config.pools) {
+    if (ledger.Read([&](const Meter& m) { return m.FindPool(p.id) != nullptr; })) continue;
+    Status s = run([p](Meter& m, Millis now, Effects* fx) { return m.PutPool(p, now, fx); });
+    if (!s.ok()) spdlog::error("pool '{}': {}", p.id, s.message());
   }
   for (const LineSpec& l : config.lines) {
     if (ledger.Read([&](const Meter& m) { return m.FindLine(l.id) != nullptr; })) continue;
-    std::promise<Status> done;
-    auto fut = done.get_future();
-    ledger.SubmitCommand([l](Meter& m, Millis now, Effects* fx) { return m.PutLine(l, now, fx); },
-                         [&done](Status s) { done.set_value(s); });
-    if (Status s = fut.get(); !s.ok()) spdlog::error("line '{}': {}", l.id, s.message());
+    Status s = run([l](Meter& m, Millis now, Effects* fx) { return m.PutLine(l, now, fx); });
+    if (!s.ok()) spdlog::error("line '{}': {}", l.id, s.message());
   }
 
   boost::asio::io_context io(1);

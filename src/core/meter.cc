@@ -373,18 +373,25 @@ void Meter::Schedule(Owner o) {
 // ---------------------------------------------------------------------------------------------
 // Forecast and fair use
 
+namespace {
+
+// The hourly EWMA after the hour holding `hour_bytes` closed and `hours_later` - 1 empty hours
+// followed (the first hour seen starts the average).
+double FoldEwma(double e, uint64_t hour_bytes, int64_t hours_later) {
+  e = e == 0 && hour_bytes > 0
+          ? static_cast<double>(hour_bytes)
+          : e * (1 - kEwmaAlpha) + kEwmaAlpha * static_cast<double>(hour_bytes);
+  int64_t gap = std::min<int64_t>(hours_later - 1, 24 * 62);
+  if (gap > 0) e *= std::pow(1 - kEwmaAlpha, static_cast<double>(gap));
+  return e;
+}
+
+}  // namespace
+
 void Meter::AddRate(Balance* b, Millis at, uint64_t bytes) {
   int64_t h = HourOf(at);
   if (h > b->rate_hour) {
-    double e = b->ewma_bytes_per_hour;
-    if (e == 0 && b->hour_bytes > 0) {
-      e = static_cast<double>(b->hour_bytes);  // the first hour seen: start from it
-    } else {
-      e = e * (1 - kEwmaAlpha) + kEwmaAlpha * static_cast<double>(b->hour_bytes);
-    }
-    int64_t gap = std::min<int64_t>(h - b->rate_hour - 1, 24 * 62);
-    if (gap > 0) e *= std::pow(1 - kEwmaAlpha, static_cast<double>(gap));
-    b->ewma_bytes_per_hour = e;
+    b->ewma_bytes_per_hour = FoldEwma(b->ewma_bytes_per_hour, b->hour_bytes, h - b->rate_hour);
     b->rate_hour = h;
     b->hour_bytes = bytes;
   } else {
@@ -399,11 +406,7 @@ Forecast Meter::ForecastOf(const Balance& b, Millis now) const {
   double e = b.ewma_bytes_per_hour;
   int64_t h = HourOf(now);
   if (h > b.rate_hour) {
-    e = e == 0 && b.hour_bytes > 0
-            ? static_cast<double>(b.hour_bytes)
-            : e * (1 - kEwmaAlpha) + kEwmaAlpha * static_cast<double>(b.hour_bytes);
-    int64_t gap = std::min<int64_t>(h - b.rate_hour - 1, 24 * 62);
-    if (gap > 0) e *= std::pow(1 - kEwmaAlpha, static_cast<double>(gap));
+    e = FoldEwma(e, b.hour_bytes, h - b.rate_hour);
   } else if (e == 0) {
     e = static_cast<double>(b.hour_bytes);
   }

@@ -1,4 +1,5 @@
 #include "core/meter.h"
+#include "core/test_util.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -23,15 +24,6 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
-constexpr uint64_t kMB = 1'000'000;
-constexpr uint64_t kGB = 1'000'000'000;
-
-Millis T(std::string_view text) {
-  Millis at = 0;
-  Status st = ParseRfc3339(text, &at);
-  EXPECT_TRUE(st.ok()) << st.ToString();
-  return at;
-}
 
 std::string Utc(Millis at) { return FormatRfc3339Utc(at); }
 

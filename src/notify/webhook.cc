@@ -138,15 +138,15 @@ WebhookDelivery::Outcome WebhookDelivery::Deliver(store::OutboxEntry& e,
   failed_attempts_.fetch_add(1, std::memory_order_relaxed);
   e.attempts += 1;
   e.last_error = error;
-  int64_t backoff = options_.backoff_initial_ms;
-  for (uint32_t i = 1; i < e.attempts && backoff < options_.backoff_max_ms; ++i) backoff *= 2;
-  backoff = std::min(backoff, options_.backoff_max_ms);
-  // The first attempt was due when the event committed; give up once that is long past.
+  // Backoff doubles from the initial one up to the cap; the first attempt was due when the event
+  // committed, so the waits so far add up to how long it has been failing.
+  auto backoff_after = [&](uint32_t attempt) {
+    return std::min<int64_t>(options_.backoff_initial_ms << std::min(attempt - 1, 30u),
+                             options_.backoff_max_ms);
+  };
+  const int64_t backoff = backoff_after(e.attempts);
   int64_t age_ms = 0;
-  for (uint32_t i = 1; i < e.attempts; ++i) {
-    age_ms += std::min<int64_t>(options_.backoff_initial_ms << std::min(i - 1, 30u),
-                                options_.backoff_max_ms);
-  }
+  for (uint32_t i = 1; i < e.attempts; ++i) age_ms += backoff_after(i);
   if (age_ms >= options_.give_up_after_ms) {
     dead_.fetch_add(1, std::memory_order_relaxed);
     spdlog::warn("webhooks: giving up on event {} for endpoint {} after {} attempts: {}",

@@ -1,5 +1,6 @@
 // Ledger: group commit over a real Store and Meter, with a clock the test controls.
 #include "store/ledger.h"
+#include "core/test_util.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -35,35 +36,8 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-constexpr uint64_t kGB = 1'000'000'000;
 constexpr auto kWait = std::chrono::seconds(30);
 
-Millis T(std::string_view text) {
-  Millis at = 0;
-  Status st = ParseRfc3339(text, &at);
-  EXPECT_TRUE(st.ok()) << st.ToString();
-  return at;
-}
-
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    std::random_device rd;
-    path_ = fs::temp_directory_path() /
-            ("ryuryo-ledger-test-" + std::to_string(::getpid()) + "-" +
-             std::to_string(counter.fetch_add(1)) + "-" + std::to_string(rd()));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string path() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
 
 std::shared_ptr<Catalog> TestCatalog() {
   auto c = std::make_shared<Catalog>();

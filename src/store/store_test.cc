@@ -1,6 +1,7 @@
 // Store: column families, Batch atomicity, dedup states, rollup merges, audit paging, events,
 // quarantine, outbox, and that everything survives a reopen.
 #include "store/store.h"
+#include "core/test_util.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -29,35 +30,7 @@ namespace fs = std::filesystem;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
-constexpr uint64_t kGB = 1'000'000'000;
 
-Millis T(std::string_view text) {
-  Millis at = 0;
-  Status st = ParseRfc3339(text, &at);
-  EXPECT_TRUE(st.ok()) << st.ToString();
-  return at;
-}
-
-// A fresh directory under the system temp dir, removed with the object.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    std::random_device rd;
-    path_ = fs::temp_directory_path() /
-            ("ryuryo-store-test-" + std::to_string(::getpid()) + "-" +
-             std::to_string(counter.fetch_add(1)) + "-" + std::to_string(rd()));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string path() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
 
 Plan MonthlyPlan(std::string id, uint64_t quota) {
   Plan p;
