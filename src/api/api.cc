@@ -19,6 +19,8 @@ using json = nlohmann::json;
 constexpr size_t kListLimitMax = 1000;
 constexpr size_t kEventsLimitMax = 1000;
 constexpr size_t kHistoryPointsMax = 100'000;
+// Open sessions listed by one GET /v1/sessions, at most.
+constexpr uint64_t kSessionsLimitMax = 100'000;
 // Quarantine entries looked at by one POST /v1/quarantine/apply.
 constexpr size_t kQuarantineScanMax = 1'000'000;
 
@@ -365,6 +367,29 @@ void Api::Route(HttpRequest& req, Responder& respond) {
     }
     body += "],\"next\":" + std::to_string(last) + "}";
     return respond(HttpResponse::Json(200, std::move(body)));
+  }
+
+  // /v1/sessions
+  if (parts.size() == 2 && parts[1] == "sessions") {
+    if (method != "GET") return method_not_allowed();
+    if (!options_.sessions) {
+      return respond(HttpResponse::Error(
+          Status::NotFound("no RADIUS sessions: [radius] is not configured")));
+    }
+    uint64_t limit = 1000;
+    if (const std::string* l = req.Query("limit"); l && (!ParseUint(*l, &limit) || limit == 0)) {
+      return respond(Bad("limit: must be a positive integer"));
+    }
+    limit = std::min<uint64_t>(limit, kSessionsLimitMax);
+    std::string line;
+    if (const std::string* q = req.Query("line"); q && !q->empty()) {
+      line = ledger_->Read([&](const Meter& m) {
+        const Line* l = m.FindLine(*q);
+        return l == nullptr ? std::string() : l->id;
+      });
+      if (line.empty()) return respond(HttpResponse::Error(Status::NotFound("no line '" + *q + "'")));
+    }
+    return respond(HttpResponse::Json(200, "{\"sessions\":" + options_.sessions(line, limit) + "}"));
   }
 
   // /v1/quarantine

@@ -16,6 +16,7 @@
 //   POST /v1/usage                        JSON array or JSON lines of usage records
 //   GET  /v1/events?after=SEQ&limit=N
 //   GET  /v1/quarantine   POST /v1/quarantine/apply
+//   GET  /v1/sessions                     open RADIUS sessions (?line=, ?limit=)
 //
 // Thread-safety: Handle() is called on the HTTP thread; responses to writes are sent from the
 // ledger thread after the commit (the HttpServer's Responder may be called from any thread).
@@ -35,6 +36,9 @@ struct ApiOptions {
   std::string version;
   // Extra Prometheus text appended to /metrics (e.g. webhook delivery counters).
   std::function<std::string()> extra_metrics;
+  // Open RADIUS sessions as a JSON array (of one line id, or all when empty); unset when RADIUS
+  // is not configured.
+  std::function<std::string(const std::string& line, size_t limit)> sessions;
 };
 
 class Api {

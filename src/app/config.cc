@@ -1,5 +1,6 @@
 #include "app/config.h"
 
+#include <arpa/inet.h>
 #include <toml++/toml.h>
 
 #include <fstream>
@@ -185,6 +186,85 @@ Status ForEachTable(const toml::table& root, std::string_view key, F f) {
   return Status::Ok();
 }
 
+bool IsIpLiteral(const std::string& s) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
+}
+
+Status ParseRadius(const toml::table& t, RadiusConfig* r) {
+  r->enabled = true;
+  RYURYO_RETURN_IF_ERROR(CheckKeys(
+      t, "radius", {"accounting", "authorization", "line_keys", "session_idle_timeout", "clients"}));
+  auto host_port = [&](std::string_view key, std::string* host, uint16_t* port) -> Status {
+    std::string text;
+    RYURYO_RETURN_IF_ERROR(GetString(t, key, &text, false, "radius"));
+    if (text.empty()) return Status::Ok();
+    if (Status s = SplitHostPort(text, host, port); !s.ok()) {
+      return Err(*t.get(key), "radius." + std::string(key) + ": " + s.message());
+    }
+    if (!IsIpLiteral(*host)) {
+      return Err(*t.get(key), "radius." + std::string(key) + ": '" + *host +
+                                  "' is not an IP address");
+    }
+    return Status::Ok();
+  };
+  RYURYO_RETURN_IF_ERROR(host_port("accounting", &r->accounting.address, &r->accounting.port));
+  std::string auth_host;
+  uint16_t auth_port = 0;
+  RYURYO_RETURN_IF_ERROR(host_port("authorization", &auth_host, &auth_port));
+  if (!auth_host.empty()) r->authorization = auth_host + ":" + std::to_string(auth_port);
+  if (const toml::node* n = t.get("line_keys")) {
+    const toml::array* arr = n->as_array();
+    if (arr == nullptr || arr->empty()) {
+      return Err(*n, "radius.line_keys: must be a non-empty array of \"3gpp-imsi\", "
+                     "\"calling-station-id\", \"user-name\"");
+    }
+    r->accounting.line_keys.clear();
+    for (const toml::node& e : *arr) {
+      ingest::LineKeyAttr k;
+      if (!e.is_string() || !ingest::ParseLineKeyAttr(e.as_string()->get(), &k)) {
+        return Err(e, "radius.line_keys: unknown key (expected \"3gpp-imsi\", "
+                      "\"calling-station-id\" or \"user-name\")");
+      }
+      r->accounting.line_keys.push_back(k);
+    }
+  }
+  RYURYO_RETURN_IF_ERROR(
+      GetQuantity(t, "session_idle_timeout", false, "radius", [&](const std::string& s) {
+        return ParseDurationMs(s, &r->accounting.session_idle_ms);
+      }));
+  RYURYO_RETURN_IF_ERROR(ForEachTable(t, "clients", [&](const toml::table& c) -> Status {
+    RYURYO_RETURN_IF_ERROR(CheckKeys(c, "radius.clients", {"address", "secret", "coa_port", "name"}));
+    ingest::RadiusClient client;
+    RYURYO_RETURN_IF_ERROR(GetString(c, "address", &client.address, true, "radius.clients"));
+    RYURYO_RETURN_IF_ERROR(GetString(c, "secret", &client.secret, true, "radius.clients"));
+    RYURYO_RETURN_IF_ERROR(GetString(c, "name", &client.name, false, "radius.clients"));
+    if (!IsIpLiteral(client.address)) {
+      return Err(c, "radius.clients.address: '" + client.address + "' is not an IP address");
+    }
+    if (client.secret.empty()) return Err(c, "radius.clients.secret: must not be empty");
+    if (const toml::node* p = c.get("coa_port")) {
+      auto v = p->value<int64_t>();
+      if (!v || *v < 1 || *v > 65535) return Err(*p, "radius.clients.coa_port: must be 1..65535");
+      client.coa_port = static_cast<uint16_t>(*v);
+    }
+    for (const ingest::RadiusClient& other : r->accounting.clients) {
+      if (other.address == client.address) {
+        return Err(c, "radius.clients: address " + client.address + " is listed twice");
+      }
+    }
+    if (r->accounting.clients.size() >= ingest::kRadiusClientsMax) {
+      return Err(c, "radius.clients: more than " + std::to_string(ingest::kRadiusClientsMax));
+    }
+    r->accounting.clients.push_back(std::move(client));
+    return Status::Ok();
+  }));
+  if (r->accounting.clients.empty()) {
+    return Err(t, "radius: no [[radius.clients]]: every NAS must be listed with its secret");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status SplitHostPort(std::string_view text, std::string* host, uint16_t* port) {
@@ -216,7 +296,7 @@ Status ParseConfig(std::string_view text, const std::string& source_name, Config
                                    ": " + std::string(e.description()));
   }
   Status st = [&]() -> Status {
-    RYURYO_RETURN_IF_ERROR(CheckKeys(root, "config", {"server", "retention", "plans", "pools", "lines", "webhooks"}));
+    RYURYO_RETURN_IF_ERROR(CheckKeys(root, "config", {"server", "retention", "plans", "pools", "lines", "webhooks", "radius"}));
     if (const toml::node* n = root.get("server")) {
       const toml::table* t = n->as_table();
       if (t == nullptr) return Err(*n, "server: must be a table");
@@ -306,6 +386,10 @@ Status ParseConfig(std::string_view text, const std::string& source_name, Config
       c->webhooks.push_back(std::move(w));
       return Status::Ok();
     }));
+    if (const toml::node* n = root.get("radius")) {
+      if (!n->is_table()) return Err(*n, "radius: must be a table");
+      RYURYO_RETURN_IF_ERROR(ParseRadius(*n->as_table(), &c->radius));
+    }
     return Status::Ok();
   }();
   if (!st.ok()) return st.Prefixed(source_name);

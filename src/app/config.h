@@ -1,5 +1,5 @@
 // Config: the one TOML file ryuryo reads (DESIGN §4): [server], [retention], [[plans]],
-// [[pools]], [[lines]], [[webhooks]]. Units as people write them ("3 GB", "128 kbps", "8d").
+// [[pools]], [[lines]], [[webhooks]], [radius] with [[radius.clients]]. Units as people write them ("3 GB", "128 kbps", "8d").
 // Unknown keys are errors naming the key and its line, so a typo never silently does nothing.
 #pragma once
 
@@ -10,10 +10,18 @@
 #include "core/meter.h"
 #include "core/plan.h"
 #include "core/status.h"
+#include "ingest/radius_accounting.h"
 #include "notify/webhook.h"
 #include "store/store.h"
 
 namespace ryuryo::app {
+
+// [radius]: present when `enabled`.
+struct RadiusConfig {
+  bool enabled = false;
+  ingest::RadiusAccountingOptions accounting;  // address, port, line_keys, clients, idle timeout
+  std::string authorization;                   // "host:port" for Access-Requests; empty: off
+};
 
 struct Config {
   std::string http = "127.0.0.1:8080";
@@ -24,6 +32,7 @@ struct Config {
   std::vector<PoolSpec> pools;  // provisioned at start when missing
   std::vector<LineSpec> lines;  // provisioned at start when missing
   std::vector<notify::WebhookEndpoint> webhooks;
+  RadiusConfig radius;
 };
 
 // Reads and checks `path`. Relative data_dir is taken relative to the working directory.

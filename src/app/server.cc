@@ -13,9 +13,11 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <nlohmann/json.hpp>
 
 #include "api/api.h"
 #include "api/http_server.h"
+#include "ingest/radius_accounting.h"
 #include "notify/webhook.h"
 #include "store/ledger.h"
 #include "store/store.h"
@@ -128,6 +130,19 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
   spdlog::info("recovered {} lines and {} pools in {:.3f} s", meter.line_count(), meter.pool_count(),
                recover_s);
 
+  std::unique_ptr<ingest::RadiusAccountingServer> radius;
+  if (config.radius.enabled) {
+    radius = std::make_unique<ingest::RadiusAccountingServer>(&ledger, config.radius.accounting);
+    if (st = radius->Recover(); !st.ok()) {
+      std::fprintf(stderr, "ryuryo: recovering RADIUS sessions: %s\n", st.message().c_str());
+      return 1;
+    }
+    if (st = radius->Listen(); !st.ok()) {
+      std::fprintf(stderr, "ryuryo: %s\n", st.message().c_str());
+      return 1;
+    }
+  }
+
   notify::WebhookDelivery webhooks(db.get(), config.webhooks, WallClock, notify::WebhookOptions());
   std::vector<notify::WebhookEndpoint> endpoints = config.webhooks;
   ledger.set_outbox_router(
@@ -135,6 +150,7 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
   ledger.set_outbox_committed([&webhooks] { webhooks.Poke(); });
   ledger.Start();
   webhooks.Start();
+  if (radius) radius->Start();
 
   // Provision the config's pools and lines that do not exist yet (the demo catalog's lines).
   auto run = [&ledger](store::Command command) {
@@ -158,7 +174,30 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
   api::ApiOptions api_options;
   api_options.admin_token = token;
   api_options.version = RYURYO_VERSION;
-  api_options.extra_metrics = [&webhooks] { return webhooks.MetricsText(); };
+  api_options.extra_metrics = [&webhooks, &radius] {
+    return webhooks.MetricsText() + (radius ? radius->MetricsText() : std::string());
+  };
+  if (radius) {
+    api_options.sessions = [&radius](const std::string& line, size_t limit) {
+      nlohmann::json arr = nlohmann::json::array();
+      for (const ingest::OpenSession& s : radius->OpenSessions(line, limit)) {
+        auto opt = [](const std::string& v) { return v.empty() ? nlohmann::json(nullptr) : nlohmann::json(v); };
+        arr.push_back({{"nas", s.nas},
+                       {"session_id", s.session_id},
+                       {"line", s.line},
+                       {"started_at", FormatRfc3339Utc(s.started_at)},
+                       {"last_event_at", FormatRfc3339Utc(s.last_event_at)},
+                       {"bytes_in", s.bytes_in},
+                       {"bytes_out", s.bytes_out},
+                       {"client", s.client},
+                       {"nas_ip", opt(s.nas_ip)},
+                       {"user_name", opt(s.user_name)},
+                       {"framed_ip", opt(s.framed_ip)},
+                       {"calling_station_id", opt(s.calling_station_id)}});
+      }
+      return arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    };
+  }
   api::Api api(&ledger, api_options);
   api::HttpServerOptions http_options;
   http_options.address = host;
@@ -168,6 +207,7 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
   });
   if (st = server.Listen(); !st.ok()) {
     std::fprintf(stderr, "ryuryo: %s\n", st.message().c_str());
+    if (radius) radius->Stop();
     ledger.Stop();
     webhooks.Stop();
     return 1;
@@ -183,9 +223,15 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
   std::string shown_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   std::printf("ryuryo %s listening on http://%s:%u\n", RYURYO_VERSION, shown_host.c_str(),
               server.port());
+  if (radius) {
+    std::string h = config.radius.accounting.address;
+    if (h.find(':') != std::string::npos) h = "[" + h + "]";
+    std::printf("radius accounting on udp://%s:%u\n", h.c_str(), radius->port());
+  }
   std::printf("admin token: %s\n", token.c_str());
   std::fflush(stdout);
   io.run();
+  if (radius) radius->Stop();  // no new requests; those waiting for a commit are answered below
   ledger.Stop();
   webhooks.Stop();
   return 0;

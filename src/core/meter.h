@@ -280,6 +280,10 @@ class Meter {
   Status SetThresholds(std::string_view line_key, const std::vector<Threshold>& thresholds,
                        Millis now, Effects* fx);
 
+  // Records an event raised outside the meter (an enforcement outcome, ...): gives it the next
+  // seq and appends it to fx->events, so it commits with the batch like the meter's own.
+  void EmitEvent(Event ev, Effects* fx) { Emit(std::move(ev), fx); }
+
   // A line by id or by "msisdn:", "imsi:", "iccid:" (an MSISDN with or without '+').
   const Line* FindLine(std::string_view key) const;
   int64_t FindLineIndex(std::string_view key) const;  // -1 when unknown

@@ -13,7 +13,7 @@ namespace ryuryo::radius {
 
 namespace {
 
-constexpr uint8_t kSessionFormat = 1;
+constexpr uint8_t kSessionFormat = 2;  // 1: without the peer
 // Times stored in a session may exceed an event time by the skew (a generation's start).
 constexpr Millis kStoredTimeMax = kEventTimeMax + kMillisPerDay;
 
@@ -53,6 +53,7 @@ Status ValidateSession(const Session& s) {
   RYURYO_RETURN_IF_ERROR(CheckText("nas", s.nas, 1, kNasBytesMax));
   RYURYO_RETURN_IF_ERROR(CheckText("session_id", s.session_id, 1, kSessionIdBytesMax));
   RYURYO_RETURN_IF_ERROR(CheckLineKey(s.line_key));
+  RYURYO_RETURN_IF_ERROR(CheckText("peer", s.peer, 0, kSessionPeerBytesMax));
   if (s.open != (s.close_reason == Session::CloseReason::kNone)) {
     return Status::InvalidArgument("close_reason: does not match open");
   }
@@ -218,6 +219,7 @@ Status SessionTracker::Apply(const AccountingInput& in, std::vector<UsageRecord>
   } else {
     st = CheckText("session_id", in.session_id, 1, kSessionIdBytesMax);
     if (st.ok()) st = CheckLineKey(in.line_key);
+    if (st.ok()) st = CheckText("peer", in.peer, 0, kSessionPeerBytesMax);
     if (st.ok()) st = ApplySession(in, stats, records);
   }
   if (!st.ok()) ++stats.errors;
@@ -231,6 +233,7 @@ void SessionTracker::NewGeneration(Session& s, const AccountingInput& in, Millis
   s.current.last_time = started_at;
   s.started_at = started_at;
   if (!in.line_key.empty()) s.line_key = in.line_key;
+  if (!in.peer.empty()) s.peer = in.peer;
 }
 
 Status SessionTracker::ApplySession(const AccountingInput& in, NasSessionCounters& stats,
@@ -315,6 +318,10 @@ Status SessionTracker::ApplySession(const AccountingInput& in, NasSessionCounter
       // Older messages (even those after the last counted) belong to the old generation.
       restart(s, in.event_time);
       return Status::Ok();
+    }
+    if (!in.peer.empty() && in.peer != s.peer) {
+      s.peer = in.peer;
+      MarkDirty(key);
     }
     Outcome o = count(s, s.current);
     if (is_stop) {
@@ -553,6 +560,7 @@ std::string EncodeSession(const Session& s) {
   PutVarint(&out, s.closed_seq);
   PutCounters(&out, s.current);
   if (s.has_previous) PutCounters(&out, s.previous);
+  PutString(&out, s.peer);
   return out;
 }
 
@@ -561,7 +569,7 @@ Status DecodeSession(std::string_view data, Session* session) {
   Session s;
   uint8_t format, flags, reason;
   if (!r.Byte(&format)) return Status::InvalidArgument("session: empty");
-  if (format != kSessionFormat) {
+  if (format != kSessionFormat && format != 1) {
     return Status::InvalidArgument("session: unknown format " + std::to_string(format));
   }
   if (!r.String(&s.nas) || !r.String(&s.session_id) || !r.String(&s.line_key) || !r.Byte(&flags) ||
@@ -579,6 +587,7 @@ Status DecodeSession(std::string_view data, Session* session) {
   if (s.has_previous && !ReadCounters(&r, &s.previous)) {
     return Status::InvalidArgument("session: truncated or corrupt");
   }
+  if (format >= 2 && !r.String(&s.peer)) return Status::InvalidArgument("session: truncated peer");
   if (!r.done()) return Status::InvalidArgument("session: trailing bytes");
   RYURYO_RETURN_IF_ERROR(ValidateSession(s).Prefixed("session"));
   *session = std::move(s);

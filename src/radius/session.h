@@ -80,6 +80,7 @@ inline constexpr size_t kClosedSessionsMax = 1'000'000;  // the recently-closed 
 inline constexpr size_t kSessionIdBytesMax = 253;        // a RADIUS attribute value
 inline constexpr size_t kNasBytesMax = 253;
 inline constexpr size_t kSessionLineKeyBytesMax = kRecordFieldBytesMax;
+inline constexpr size_t kSessionPeerBytesMax = 1024;
 // Cumulative counters above this are rejected (2^60 bytes: Gigawords give at most 2^64 − 1).
 inline constexpr uint64_t kCumulativeOctetsMax = uint64_t{1} << 60;
 // Inferred 32-bit wraps per direction and generation; beyond, a lower counter is "reordered".
@@ -109,6 +110,10 @@ struct AccountingInput {
   Millis event_time = 0;        // Event-Timestamp, or receive time minus Acct-Delay-Time
   uint32_t session_time_s = 0;  // Acct-Session-Time
   std::string line_key;  // the line as found by the adapter; required for a session new to us
+  // Opaque to the tracker: what the adapter needs to reach the session later (the NAS address,
+  // User-Name, Framed-IP-Address… for CoA). Kept with the current generation; a non-empty value
+  // replaces the stored one. At most kSessionPeerBytesMax bytes.
+  std::string peer;
 };
 
 // One generation of a session: the last cumulative counters counted.
@@ -139,6 +144,7 @@ struct Session {
   SessionCounters current;
   bool has_previous = false;
   SessionCounters previous;  // the generation before (closed), for its late messages
+  std::string peer;          // AccountingInput::peer of the current generation
 
   bool operator==(const Session&) const = default;
 };

@@ -423,6 +423,7 @@ Session SampleSession() {
   s.current = {3, 5 * k4G + 7, 123456789, 2, 0, kT0 + 3'000'000};
   s.has_previous = true;
   s.previous = {2, 1000, 2000, 0, 1, kT0 - 5000};
+  s.peer = std::string("\x05peer\0data", 10);
   return s;
 }
 
@@ -437,6 +438,38 @@ TEST(RadiusSessionTest, EncodeDecodeRoundTrips) {
   open.session_id = "s";
   ASSERT_TRUE(DecodeSession(EncodeSession(open), &back).ok());
   EXPECT_EQ(back, open);
+}
+
+TEST(RadiusSessionTest, DecodesTheFormatWithoutPeer) {
+  Session s = SampleSession();
+  s.peer.clear();
+  std::string v1 = EncodeSession(s);
+  ASSERT_EQ(v1.back(), '\0');  // the empty peer's length
+  v1.pop_back();
+  v1[0] = 1;
+  Session back;
+  ASSERT_TRUE(DecodeSession(v1, &back).ok());
+  EXPECT_EQ(back, s);
+}
+
+TEST(RadiusSessionTest, PeerFollowsTheLatestMessageOfTheCurrentGeneration) {
+  SessionTracker t;
+  AccountingInput in = Msg(S::kStart, "s1", 0, 0, kT0);
+  in.peer = "a";
+  Feed(t, in);
+  EXPECT_EQ(t.Find(in.nas, "s1")->peer, "a");
+  t.TakeChanges();
+  in = Msg(S::kInterim, "s1", 10, 10, kT0 + 1000);
+  in.peer = "b";
+  Feed(t, in);
+  EXPECT_EQ(t.Find(in.nas, "s1")->peer, "b");
+  in = Msg(S::kInterim, "s1", 20, 20, kT0 + 2000);  // no peer: kept
+  Feed(t, in);
+  EXPECT_EQ(t.Find(in.nas, "s1")->peer, "b");
+  EXPECT_EQ(t.TakeChanges().upserted.size(), 1u);
+  in.peer = std::string(kSessionPeerBytesMax + 1, 'x');
+  std::vector<UsageRecord> records;
+  EXPECT_FALSE(t.Apply(in, &records).ok());
 }
 
 TEST(RadiusSessionTest, DecodeRejectsEveryTruncationAndNeverCrashes) {

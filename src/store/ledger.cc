@@ -168,6 +168,27 @@ Status Ledger::SubmitUsage(std::vector<UsageRecord> records, UsageDone done,
   return Status::Ok();
 }
 
+Status Ledger::SubmitProducer(Producer producer, size_t records_max, UsageDone done) {
+  {
+    std::lock_guard lock(queue_mu_);
+    if (stopping_) return Status::Unavailable("the server is shutting down");
+    if (queued_records_ + records_max > options_.queue_records_max) {
+      return Status::ResourceExhausted("ingest queue is full (" +
+                                       std::to_string(options_.queue_records_max) +
+                                       " records waiting); retry shortly");
+    }
+    queued_records_ += records_max;
+    stats_.queued_records.store(queued_records_, std::memory_order_relaxed);
+    Item item;
+    item.producer = std::move(producer);
+    item.producer_records_max = records_max;
+    item.usage_done = std::move(done);
+    queue_.push_back(std::move(item));
+  }
+  queue_cv_.notify_one();
+  return Status::Ok();
+}
+
 Status Ledger::SubmitCommand(Command command, CommandDone done) {
   {
     std::lock_guard lock(queue_mu_);
@@ -191,8 +212,8 @@ void Ledger::Run() {
       if (stopping_ && queue_.empty()) return;
       size_t records = 0;
       while (!queue_.empty() &&
-             (items.empty() || records + queue_.front().records.size() <= options_.batch_records_max)) {
-        records += queue_.front().records.size();
+             (items.empty() || records + queue_.front().weight() <= options_.batch_records_max)) {
+        records += queue_.front().weight();
         items.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
@@ -205,6 +226,11 @@ void Ledger::Run() {
 
 void Ledger::ProcessBatch(std::vector<Item>* items) {
   const Millis now = clock_();
+  // 0. Adapters' producers turn their input into records (the meter is read without the lock:
+  // this thread is its only writer).
+  for (Item& it : *items) {
+    if (it.producer) it.producer(*meter_, now, &it.records);
+  }
   // 1. Deduplicate: within the batch, then against the store.
   struct Ref {
     size_t item;
@@ -382,6 +408,8 @@ void Ledger::ProcessBatch(std::vector<Item>* items) {
     batch.PutMeta(kMetaAuditSeq, next_audit_seq_);
     batch.PutMeta(kMetaQuarantineSeq, next_quarantine_seq_);
   }
+
+  for (const CommitHook& hook : commit_hooks_) hook(&batch);
 
   if (batch.count() > 0) {
     auto t0 = std::chrono::steady_clock::now();

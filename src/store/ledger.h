@@ -54,6 +54,16 @@ using UsageDone = std::function<void(UsageResult)>;
 using Command = std::function<Status(Meter& meter, Millis now, Effects* fx)>;
 using CommandDone = std::function<void(Status)>;
 
+// An adapter's step that must run on the ledger thread because it turns network input into
+// records with adapter state that commits with them (RADIUS session counters: DESIGN §3). It
+// runs first in a batch, before deduplication, and appends records to *records (their index in
+// that vector is the index UsageResult::rejected reports). It may read the meter (only the ledger
+// thread writes it) but not change it. Adapter state it changed goes into the same commit through
+// a commit hook.
+using Producer = std::function<void(const Meter& meter, Millis now, std::vector<UsageRecord>* records)>;
+// Runs on the ledger thread just before each commit: adds adapter state to the batch.
+using CommitHook = std::function<void(Batch* batch)>;
+
 // Which webhook endpoints an event goes to (indexes into the configured list).
 using OutboxRouter = std::function<std::vector<uint32_t>(const Event&)>;
 
@@ -89,6 +99,8 @@ class Ledger {
   void set_outbox_router(OutboxRouter router) { router_ = std::move(router); }
   // Called on the ledger thread after a commit that queued outbox entries (wakes the delivery).
   void set_outbox_committed(std::function<void()> f) { outbox_committed_ = std::move(f); }
+  // Adds a hook called before every commit. Call before Start().
+  void AddCommitHook(CommitHook hook) { commit_hooks_.push_back(std::move(hook)); }
   void Start();
   void Stop();  // finishes what is queued, then joins
 
@@ -97,6 +109,9 @@ class Ledger {
   Status SubmitUsage(std::vector<UsageRecord> records, UsageDone done,
                      std::vector<uint64_t> quarantine_seqs = {});
   Status SubmitCommand(Command command, CommandDone done);
+  // Queues a producer; `records_max` (the most records it may produce) counts against the queue
+  // and batch limits like submitted records. `done` is called after the commit, as for usage.
+  Status SubmitProducer(Producer producer, size_t records_max, UsageDone done);
 
   // Runs `f(const Meter&)` under the shared lock.
   template <typename F>
@@ -116,6 +131,9 @@ class Ledger {
     UsageDone usage_done;
     Command command;
     CommandDone command_done;
+    Producer producer;
+    size_t producer_records_max = 0;
+    size_t weight() const { return records.size() + producer_records_max; }  // queue records
   };
   void Run();
   void ProcessBatch(std::vector<Item>* items);
@@ -126,6 +144,7 @@ class Ledger {
   LedgerOptions options_;
   OutboxRouter router_;
   std::function<void()> outbox_committed_;
+  std::vector<CommitHook> commit_hooks_;
   mutable std::shared_mutex mu_;  // guards *meter_
 
   std::mutex queue_mu_;

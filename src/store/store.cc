@@ -26,6 +26,7 @@ enum Cf : size_t {
   kEvents,
   kOutbox,
   kQuarantine,
+  kAdapter,
   kCfCount
 };
 const char* const kCfNames[kCfCount] = {rocksdb::kDefaultColumnFamilyName.c_str(),
@@ -36,7 +37,8 @@ const char* const kCfNames[kCfCount] = {rocksdb::kDefaultColumnFamilyName.c_str(
                                          "audit",
                                          "events",
                                          "outbox",
-                                         "quarantine"};
+                                         "quarantine",
+                                         "adapter"};
 
 Millis WallNow() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -285,6 +287,15 @@ void Batch::PutQuarantine(const QuarantineEntry& e) {
 
 void Batch::DeleteQuarantine(uint64_t seq) { wb_->Delete(store_->cf_[kQuarantine], SeqKey(seq)); }
 
+void Batch::PutAdapterState(std::string_view key, std::string_view value) {
+  wb_->Put(store_->cf_[kAdapter], rocksdb::Slice(key.data(), key.size()),
+           rocksdb::Slice(value.data(), value.size()));
+}
+
+void Batch::DeleteAdapterState(std::string_view key) {
+  wb_->Delete(store_->cf_[kAdapter], rocksdb::Slice(key.data(), key.size()));
+}
+
 void Batch::PutMeta(const std::string& key, uint64_t value) {
   std::string v;
   PutVarint(&v, value);
@@ -456,6 +467,18 @@ Status Store::ReadAudit(const std::string& line, uint64_t before, size_t limit,
     entries->push_back(std::move(e));
   }
   return FromRocks(it->status(), "reading the audit trail");
+}
+
+Status Store::ScanAdapterState(
+    std::string_view prefix,
+    const std::function<Status(std::string_view key, std::string_view value)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_[kAdapter]));
+  const rocksdb::Slice p(prefix.data(), prefix.size());
+  for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next()) {
+    RYURYO_RETURN_IF_ERROR(fn(std::string_view(it->key().data(), it->key().size()),
+                              std::string_view(it->value().data(), it->value().size())));
+  }
+  return FromRocks(it->status(), "reading adapter state");
 }
 
 Status Store::ListQuarantine(uint64_t after_seq, size_t limit,

@@ -17,6 +17,8 @@
 //   outbox      seq(BE) endpoint(BE32) -> delivery state; entries given up on move under a
 //               0xff prefix, after every live one
 //   quarantine  seq(BE) -> a record for an unknown line
+//   adapter     adapter prefix + key -> an adapter's own state that must commit with the records
+//               it produced (RADIUS sessions: "rs/" + NAS + session id -> the session's counters)
 //
 // Thread-safety: a Store may be used from several threads at once (RocksDB is); the meter thread
 // is the only writer of batches, the outbox worker updates outbox entries, readers read.
@@ -28,6 +30,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/meter.h"
@@ -112,6 +115,8 @@ class Batch {
   void PutOutbox(const OutboxEntry& entry);
   void PutQuarantine(const QuarantineEntry& entry);
   void DeleteQuarantine(uint64_t seq);
+  void PutAdapterState(std::string_view key, std::string_view value);
+  void DeleteAdapterState(std::string_view key);
   void PutMeta(const std::string& key, uint64_t value);
   size_t count() const;
   rocksdb::WriteBatch& raw() { return *wb_; }
@@ -145,6 +150,11 @@ class Store {
   // The newest `limit` audit entries of a line (newest first), before seq `before` (0: newest).
   Status ReadAudit(const std::string& line, uint64_t before, size_t limit,
                    std::vector<AuditEntry>* entries);
+  // Calls fn for every adapter state entry whose key starts with `prefix`, in key order; stops
+  // at fn's first error and returns it.
+  Status ScanAdapterState(
+      std::string_view prefix,
+      const std::function<Status(std::string_view key, std::string_view value)>& fn);
   Status ListQuarantine(uint64_t after_seq, size_t limit, std::vector<QuarantineEntry>* entries);
 
   // Outbox for the delivery worker (its own small writes).
