@@ -152,6 +152,29 @@ int Lines(const Client& c, bool as_json) {
   return 0;
 }
 
+int Sessions(const Client& c, const std::string& line, bool as_json) {
+  int status = 0;
+  json j;
+  std::string path = "/v1/sessions?limit=100000" + (line.empty() ? "" : "&line=" + UrlEncode(line));
+  if (Status st = c.Call("GET", path, "", &status, &j); !st.ok()) return Fail(st);
+  const json& all = j["sessions"];
+  if (as_json) {
+    std::cout << all.dump(2) << "\n";
+    return 0;
+  }
+  std::printf("%-16s %-24s %-16s %-20s %10s %10s  %s\n", "LINE", "SESSION", "NAS", "STARTED", "IN",
+              "OUT", "LAST");
+  for (const json& s : all) {
+    std::printf("%-16s %-24s %-16s %-20s %10s %10s  %s\n", s["line"].get<std::string>().c_str(),
+                s["session_id"].get<std::string>().c_str(), s["nas"].get<std::string>().c_str(),
+                s["started_at"].get<std::string>().substr(0, 19).c_str(),
+                Bytes(s["bytes_in"]).c_str(), Bytes(s["bytes_out"]).c_str(),
+                s["last_event_at"].get<std::string>().substr(0, 19).c_str());
+  }
+  std::printf("%zu open session%s\n", all.size(), all.size() == 1 ? "" : "s");
+  return 0;
+}
+
 // CSV: a header line naming the columns (id,line,bytes_up,bytes_down,start,end,device,app,source;
 // any order, unknown columns are an error), then one record per line. No quoting is needed for
 // these fields; quoted fields with doubled quotes are accepted.
@@ -344,6 +367,8 @@ int RunCli(int argc, char** argv) {
   serve->add_option("--config", config_path, "config file")->capture_default_str();
   serve->add_option("--http", overrides.http, "listen address (host:port; port 0 picks one)");
   serve->add_option("--data-dir", overrides.data_dir, "where the store lives");
+  serve->add_option("--radius-accounting", overrides.radius_accounting,
+                    "RADIUS accounting address (host:port; port 0 picks one), when [radius] is set");
 
   std::string line;
   bool as_json = false;
@@ -355,6 +380,11 @@ int RunCli(int argc, char** argv) {
   CLI::App* lines = app.add_subcommand("lines", "list lines");
   lines->add_flag("--json", as_json, "print JSON");
   add_client_options(lines);
+
+  CLI::App* sessions = app.add_subcommand("sessions", "open RADIUS accounting sessions");
+  sessions->add_option("LINE", line, "only this line (id, or msisdn:/imsi:/iccid:)");
+  sessions->add_flag("--json", as_json, "print JSON");
+  add_client_options(sessions);
 
   std::string file;
   CLI::App* ingest = app.add_subcommand("ingest", "send usage records from a file (.jsonl or .csv)");
@@ -403,6 +433,7 @@ int RunCli(int argc, char** argv) {
   client.token = token;
   if (app.got_subcommand(usage)) return Usage(client, line, as_json);
   if (app.got_subcommand(lines)) return Lines(client, as_json);
+  if (app.got_subcommand(sessions)) return Sessions(client, line, as_json);
   if (app.got_subcommand(ingest)) return Ingest(client, file);
   if (app.got_subcommand(topup)) {
     uint64_t b;

@@ -185,6 +185,72 @@ account = "tanaka"
   EXPECT_EQ(c.webhooks[1].account, "tanaka");
 }
 
+TEST(ConfigTest, Radius) {
+  Config c;
+  Status st = Parse(std::string(kPlan) + R"(
+[radius]
+accounting = "[::1]:1813"
+authorization = "127.0.0.1:1812"
+line_keys = ["calling-station-id", "user-name"]
+session_idle_timeout = "6h"
+
+[[radius.clients]]
+address = "127.0.0.1"
+secret = "testing123"
+
+[[radius.clients]]
+name = "pgw-tokyo-1"
+address = "2001:db8::7"
+secret = "s3cret"
+coa_port = 1700
+)", &c);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_TRUE(c.radius.enabled);
+  EXPECT_EQ(c.radius.accounting.address, "::1");
+  EXPECT_EQ(c.radius.accounting.port, 1813);
+  EXPECT_EQ(c.radius.authorization, "127.0.0.1:1812");
+  ASSERT_EQ(c.radius.accounting.line_keys.size(), 2u);
+  EXPECT_EQ(c.radius.accounting.line_keys[0], ingest::LineKeyAttr::kCallingStationId);
+  EXPECT_EQ(c.radius.accounting.line_keys[1], ingest::LineKeyAttr::kUserName);
+  EXPECT_EQ(c.radius.accounting.session_idle_ms, 6 * kMillisPerHour);
+  ASSERT_EQ(c.radius.accounting.clients.size(), 2u);
+  EXPECT_EQ(c.radius.accounting.clients[0].coa_port, 3799);
+  EXPECT_EQ(c.radius.accounting.clients[1].name, "pgw-tokyo-1");
+  EXPECT_EQ(c.radius.accounting.clients[1].coa_port, 1700);
+
+  Config none;
+  ASSERT_TRUE(Parse(kPlan, &none).ok());
+  EXPECT_FALSE(none.radius.enabled);
+}
+
+TEST(ConfigErrorTest, RadiusMistakesNameTheKey) {
+  const std::string client = "\n[[radius.clients]]\naddress = \"127.0.0.1\"\nsecret = \"x\"\n";
+  struct Case {
+    std::string text;
+    std::string expected;
+  } cases[] = {
+      {"[radius]\naccounting = \"127.0.0.1:1813\"\n", "no [[radius.clients]]"},
+      {"[radius]\nline_keys = [\"imsi\"]\n" + client, "radius.line_keys: unknown key"},
+      {"[radius]\nline_keys = []\n" + client, "radius.line_keys: must be a non-empty array"},
+      {"[radius]\naccounting = \"localhost:1813\"\n" + client, "is not an IP address"},
+      {"[radius]\naccounting = \"127.0.0.1\"\n" + client, "expected host:port"},
+      {"[radius]\nbogus = 1\n" + client, "radius: unknown key 'bogus'"},
+      {"[radius]\n[[radius.clients]]\naddress = \"nas.example\"\nsecret = \"x\"\n",
+       "radius.clients.address: 'nas.example' is not an IP address"},
+      {"[radius]\n[[radius.clients]]\naddress = \"127.0.0.1\"\n", "'secret' is missing"},
+      {"[radius]\n[[radius.clients]]\naddress = \"127.0.0.1\"\nsecret = \"\"\n",
+       "secret: must not be empty"},
+      {"[radius]\n" + client + "coa_port = 70000\n", "coa_port: must be 1..65535"},
+      {"[radius]\n" + client + client, "listed twice"},
+  };
+  for (const Case& k : cases) {
+    Config c;
+    Status st = Parse(std::string(kPlan) + "\n" + k.text, &c);
+    EXPECT_FALSE(st.ok()) << k.text;
+    EXPECT_THAT(st.message(), AllOf(HasSubstr(k.expected), HasSubstr("line "))) << k.text;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Errors: the key and the line
 

@@ -99,6 +99,13 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
     config.data_dir = overrides.data_dir;
     config.store.path = overrides.data_dir;
   }
+  if (!overrides.radius_accounting.empty() && config.radius.enabled) {
+    ingest::RadiusAccountingOptions& a = config.radius.accounting;
+    if (st = SplitHostPort(overrides.radius_accounting, &a.address, &a.port); !st.ok()) {
+      std::fprintf(stderr, "ryuryo: --radius-accounting: %s\n", st.message().c_str());
+      return 2;
+    }
+  }
   std::string host;
   uint16_t port;
   if (st = SplitHostPort(config.http, &host, &port); !st.ok()) {

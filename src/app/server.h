@@ -12,6 +12,7 @@ namespace ryuryo::app {
 struct ServeOverrides {
   std::string http;      // replaces [server].http when set
   std::string data_dir;  // replaces [server].data_dir when set
+  std::string radius_accounting;  // replaces [radius].accounting when set (and [radius] exists)
 };
 
 // Runs until a signal; returns the process exit code.
