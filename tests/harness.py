@@ -46,13 +46,15 @@ class Server:
         self.proc = None
         self.url = None
         self.radius_port = None  # the RADIUS accounting UDP port, when [radius] is configured
+        self.radius_auth_port = None  # the RADIUS authorization UDP port, when configured
         self.log_path = os.path.join(self.tmp, "server.log")
 
     def start(self, timeout_s=30):
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [BIN, "serve", "--config", self.config_path, "--http", "127.0.0.1:0",
-             "--data-dir", self.data_dir, "--radius-accounting", "127.0.0.1:0"],
+             "--data-dir", self.data_dir, "--radius-accounting", "127.0.0.1:0",
+             "--radius-authorization", "127.0.0.1:0"],
             stdout=subprocess.PIPE, stderr=self.log, env=self.env)
         deadline = time.time() + timeout_s
         while time.time() < deadline:
@@ -66,6 +68,10 @@ class Server:
             m = re.search(r"radius accounting on udp://(\S+):(\d+)", line)
             if m:
                 self.radius_port = int(m.group(2))
+                continue
+            m = re.search(r"radius authorization on udp://(\S+):(\d+)", line)
+            if m:
+                self.radius_auth_port = int(m.group(2))
                 continue
             if self.url and line.startswith("admin token:"):
                 # Keep draining stdout so the server never blocks on a full pipe.

@@ -194,7 +194,40 @@ bool IsIpLiteral(const std::string& s) {
 Status ParseRadius(const toml::table& t, RadiusConfig* r) {
   r->enabled = true;
   RYURYO_RETURN_IF_ERROR(CheckKeys(
-      t, "radius", {"accounting", "authorization", "line_keys", "session_idle_timeout", "clients"}));
+      t, "radius", {"accounting", "authorization", "line_keys", "session_idle_timeout", "clients",
+                    "policy", "unknown_message", "require_message_authenticator"}));
+  RYURYO_RETURN_IF_ERROR(GetString(t, "unknown_message", &r->access.unknown_message, false, "radius"));
+  if (const toml::node* n = t.get("require_message_authenticator")) {
+    if (!n->is_boolean()) return Err(*n, "radius.require_message_authenticator: must be true or false");
+    r->access.require_message_authenticator = n->as_boolean()->get();
+  }
+  if (const toml::node* n = t.get("policy")) {
+    const toml::table* pt = n->as_table();
+    if (pt == nullptr) return Err(*n, "radius.policy: must be a table");
+    RYURYO_RETURN_IF_ERROR(CheckKeys(*pt, "radius.policy", {"normal", "throttled", "blocked"}));
+    radius::RadiusPolicyConfig pc;
+    for (auto [name, out] : {std::pair{"normal", &pc.normal}, {"throttled", &pc.throttled},
+                             {"blocked", &pc.blocked}}) {
+      const toml::node* sn = pt->get(name);
+      if (sn == nullptr) continue;
+      const toml::table* st = sn->as_table();
+      const std::string sec = std::string("radius.policy.") + name;
+      if (st == nullptr) return Err(*sn, sec + ": must be a table");
+      RYURYO_RETURN_IF_ERROR(CheckKeys(*st, sec, {"attributes", "reply_message"}));
+      radius::StatePolicyConfig spc;
+      RYURYO_RETURN_IF_ERROR(GetString(*st, "reply_message", &spc.reply_message, false, sec));
+      if (const toml::node* an = st->get("attributes")) {
+        const toml::array* arr = an->as_array();
+        if (arr == nullptr) return Err(*an, sec + ".attributes: must be an array of strings");
+        for (const toml::node& e : *arr) {
+          if (!e.is_string()) return Err(e, sec + ".attributes: must be an array of strings");
+          spc.attributes.push_back(e.as_string()->get());
+        }
+      }
+      *out = std::move(spc);
+    }
+    if (Status s = radius::ParseRadiusPolicy(pc, &r->policy); !s.ok()) return Err(*n, s.message());
+  }
   auto host_port = [&](std::string_view key, std::string* host, uint16_t* port) -> Status {
     std::string text;
     RYURYO_RETURN_IF_ERROR(GetString(t, key, &text, false, "radius"));

@@ -11,6 +11,8 @@
 #include "core/plan.h"
 #include "core/status.h"
 #include "ingest/radius_accounting.h"
+#include "radius/access.h"
+#include "radius/policy.h"
 #include "notify/webhook.h"
 #include "store/store.h"
 
@@ -21,6 +23,8 @@ struct RadiusConfig {
   bool enabled = false;
   ingest::RadiusAccountingOptions accounting;  // address, port, line_keys, clients, idle timeout
   std::string authorization;                   // "host:port" for Access-Requests; empty: off
+  radius::AccessOptions access;                // unknown_message, require_message_authenticator
+  radius::RadiusPolicy policy;                 // [radius.policy.normal|throttled|blocked]
 };
 
 struct Config {

@@ -18,6 +18,7 @@
 #include "api/api.h"
 #include "api/http_server.h"
 #include "ingest/radius_accounting.h"
+#include "ingest/radius_authorization.h"
 #include "notify/webhook.h"
 #include "store/ledger.h"
 #include "store/store.h"
@@ -150,6 +151,29 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
     }
   }
 
+  std::unique_ptr<ingest::RadiusAuthorizationServer> radius_auth;
+  if (config.radius.enabled && !config.radius.authorization.empty()) {
+    ingest::RadiusAuthorizationOptions o;
+    if (st = SplitHostPort(config.radius.authorization, &o.address, &o.port); !st.ok()) {
+      std::fprintf(stderr, "ryuryo: radius.authorization: %s\n", st.message().c_str());
+      return 2;
+    }
+    if (!overrides.radius_authorization.empty() &&
+        !(st = SplitHostPort(overrides.radius_authorization, &o.address, &o.port)).ok()) {
+      std::fprintf(stderr, "ryuryo: --radius-authorization: %s\n", st.message().c_str());
+      return 2;
+    }
+    o.line_keys = config.radius.accounting.line_keys;
+    o.clients = config.radius.accounting.clients;
+    o.access = config.radius.access;
+    radius_auth = std::make_unique<ingest::RadiusAuthorizationServer>(&ledger, std::move(o),
+                                                                      config.radius.policy);
+    if (st = radius_auth->Listen(); !st.ok()) {
+      std::fprintf(stderr, "ryuryo: %s\n", st.message().c_str());
+      return 1;
+    }
+  }
+
   notify::WebhookDelivery webhooks(db.get(), config.webhooks, WallClock, notify::WebhookOptions());
   std::vector<notify::WebhookEndpoint> endpoints = config.webhooks;
   ledger.set_outbox_router(
@@ -158,6 +182,7 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
   ledger.Start();
   webhooks.Start();
   if (radius) radius->Start();
+  if (radius_auth) radius_auth->Start();
 
   // Provision the config's pools and lines that do not exist yet (the demo catalog's lines).
   auto run = [&ledger](store::Command command) {
@@ -181,8 +206,9 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
   api::ApiOptions api_options;
   api_options.admin_token = token;
   api_options.version = RYURYO_VERSION;
-  api_options.extra_metrics = [&webhooks, &radius] {
-    return webhooks.MetricsText() + (radius ? radius->MetricsText() : std::string());
+  api_options.extra_metrics = [&webhooks, &radius, &radius_auth] {
+    return webhooks.MetricsText() + (radius ? radius->MetricsText() : std::string()) +
+           (radius_auth ? radius_auth->MetricsText() : std::string());
   };
   if (radius) {
     api_options.sessions = [&radius](const std::string& line, size_t limit) {
@@ -215,6 +241,7 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
   if (st = server.Listen(); !st.ok()) {
     std::fprintf(stderr, "ryuryo: %s\n", st.message().c_str());
     if (radius) radius->Stop();
+    if (radius_auth) radius_auth->Stop();
     ledger.Stop();
     webhooks.Stop();
     return 1;
@@ -235,9 +262,16 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
     if (h.find(':') != std::string::npos) h = "[" + h + "]";
     std::printf("radius accounting on udp://%s:%u\n", h.c_str(), radius->port());
   }
+  if (radius_auth) {
+    std::printf("radius authorization on udp://%s\n",
+                (config.radius.authorization.substr(0, config.radius.authorization.rfind(':') + 1) +
+                 std::to_string(radius_auth->port()))
+                    .c_str());
+  }
   std::printf("admin token: %s\n", token.c_str());
   std::fflush(stdout);
   io.run();
+  if (radius_auth) radius_auth->Stop();
   if (radius) radius->Stop();  // no new requests; those waiting for a commit are answered below
   ledger.Stop();
   webhooks.Stop();

@@ -13,6 +13,7 @@ struct ServeOverrides {
   std::string http;      // replaces [server].http when set
   std::string data_dir;  // replaces [server].data_dir when set
   std::string radius_accounting;  // replaces [radius].accounting when set (and [radius] exists)
+  std::string radius_authorization;  // replaces [radius].authorization when that is set
 };
 
 // Runs until a signal; returns the process exit code.

@@ -16,6 +16,8 @@
 
 #include "core/codec.h"
 #include "core/record.h"
+#include "ingest/line_keys.h"
+#include "ingest/udp.h"
 #include "radius/auth.h"
 #include "radius/dictionary.h"
 #include "radius/packet.h"
@@ -27,8 +29,10 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr std::string_view kSessionStatePrefix = "rs/";
-constexpr size_t kLineCandidateBytesMax = 64;
 constexpr int64_t kIdleCheckIntervalMs = 60'000;
+constexpr uint8_t kProxyStateType = 33;  // RFC 2865 §5.33
+// An Event-Timestamp further ahead of our clock than this is not believed.
+constexpr Millis kNasClockAheadMaxMs = 60'000;
 constexpr size_t kSendChunkMax = 256;
 constexpr size_t kSessionListMax = 100'000;
 // Logs of refused requests: the first ones, then one in kLogEvery.
@@ -39,21 +43,6 @@ int64_t SteadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              SteadyClock::now().time_since_epoch())
       .count();
-}
-
-std::string AddressString(const sockaddr_storage& a) {
-  char buf[INET6_ADDRSTRLEN] = {};
-  if (a.ss_family == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(a).sin_addr, buf, sizeof buf);
-  } else if (a.ss_family == AF_INET6) {
-    const auto& a6 = reinterpret_cast<const sockaddr_in6&>(a);
-    if (IN6_IS_ADDR_V4MAPPED(&a6.sin6_addr)) {
-      inet_ntop(AF_INET, &a6.sin6_addr.s6_addr[12], buf, sizeof buf);
-    } else {
-      inet_ntop(AF_INET6, &a6.sin6_addr, buf, sizeof buf);
-    }
-  }
-  return buf;
 }
 
 // Source address, port, Identifier and Request Authenticator: what RFC 5080 §2.2.2 calls the
@@ -73,14 +62,6 @@ std::string CacheKey(const sockaddr_storage& a, uint8_t identifier,
   k.push_back(static_cast<char>(identifier));
   k.append(reinterpret_cast<const char*>(auth.data()), auth.size());
   return k;
-}
-
-bool Printable(std::string_view s) {
-  if (s.empty() || s.size() > kLineCandidateBytesMax) return false;
-  for (unsigned char c : s) {
-    if (c < 0x20 || c >= 0x7f) return false;
-  }
-  return true;
 }
 
 // The session's "peer" blob: where to reach it later (OpenSession's last five fields).
@@ -149,31 +130,6 @@ std::string PromLabel(std::string_view v) {
 }
 
 }  // namespace
-
-bool ParseLineKeyAttr(std::string_view name, LineKeyAttr* attr) {
-  if (name == "3gpp-imsi") {
-    *attr = LineKeyAttr::kImsi;
-  } else if (name == "calling-station-id") {
-    *attr = LineKeyAttr::kCallingStationId;
-  } else if (name == "user-name") {
-    *attr = LineKeyAttr::kUserName;
-  } else {
-    return false;
-  }
-  return true;
-}
-
-const char* LineKeyAttrName(LineKeyAttr attr) {
-  switch (attr) {
-    case LineKeyAttr::kImsi:
-      return "3gpp-imsi";
-    case LineKeyAttr::kCallingStationId:
-      return "calling-station-id";
-    case LineKeyAttr::kUserName:
-      return "user-name";
-  }
-  return "?";
-}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -250,6 +206,7 @@ struct RadiusAccountingServer::Request {
   bool has_usage = true;  // false: a status type that carries no usage (answered, not tracked)
   radius::AccountingInput input;
   std::vector<std::string> candidates;  // line keys, in the configured order
+  std::vector<radius::Attribute> proxy_state;  // copied into the response (RFC 2865 §5.33)
   // Set by Produce().
   bool ok = false;
   std::string error;
@@ -321,47 +278,8 @@ void RadiusAccountingServer::CommitSessions(store::Batch* batch) {
 }
 
 Status RadiusAccountingServer::Listen() {
-  sockaddr_storage ss{};
-  socklen_t len = 0;
-  int family = AF_INET;
-  if (inet_pton(AF_INET, options_.address.c_str(),
-                &reinterpret_cast<sockaddr_in&>(ss).sin_addr) == 1) {
-    auto& a = reinterpret_cast<sockaddr_in&>(ss);
-    a.sin_family = AF_INET;
-    a.sin_port = htons(options_.port);
-    len = sizeof(sockaddr_in);
-  } else if (inet_pton(AF_INET6, options_.address.c_str(),
-                       &reinterpret_cast<sockaddr_in6&>(ss).sin6_addr) == 1) {
-    auto& a = reinterpret_cast<sockaddr_in6&>(ss);
-    a.sin6_family = AF_INET6;
-    a.sin6_port = htons(options_.port);
-    len = sizeof(sockaddr_in6);
-    family = AF_INET6;
-  } else {
-    return Status::InvalidArgument("radius accounting: '" + options_.address +
-                                   "' is not an IP address");
-  }
-  fd_ = ::socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd_ < 0) return Status::IOError(std::string("radius accounting: socket: ") + strerror(errno));
-  int size = options_.socket_buffer_bytes;
-  if (::setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0) {
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-  }
-  if (::setsockopt(fd_, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) != 0) {
-    ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-  }
-  if (::bind(fd_, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
-    Status st = Status::IOError("radius accounting: cannot bind " + options_.address + ":" +
-                                std::to_string(options_.port) + ": " + strerror(errno));
-    ::close(fd_);
-    fd_ = -1;
-    return st;
-  }
-  socklen_t got = sizeof ss;
-  ::getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &got);
-  port_ = ntohs(family == AF_INET ? reinterpret_cast<sockaddr_in&>(ss).sin_port
-                                  : reinterpret_cast<sockaddr_in6&>(ss).sin6_port);
-  return Status::Ok();
+  return BindUdp("radius accounting", options_.address, options_.port,
+                 options_.socket_buffer_bytes, &fd_, &port_);
 }
 
 void RadiusAccountingServer::Start() {
@@ -413,7 +331,7 @@ void RadiusAccountingServer::Run() {
     const Millis wall = ledger_->Now();
     for (size_t i = 0; i < n; ++i) {
       const sockaddr_storage& from = slots.addrs[i];
-      const std::string address = AddressString(from);
+      const std::string address = SourceAddress(from);
       size_t client = options_.clients.size();
       for (size_t c = 0; c < options_.clients.size(); ++c) {
         if (options_.clients[c].address == address) {
@@ -468,8 +386,8 @@ void RadiusAccountingServer::Run() {
       switch (cache_->Lookup(req.cache_key, now_ms, &cached)) {
         case RetransmitCache::Found::kAnswered:
           stats.duplicates.fetch_add(1, std::memory_order_relaxed);
-          SendDatagram(cached, &req.addr, req.addr_len);
           stats.responses.fetch_add(1, std::memory_order_relaxed);
+          SendDatagram(cached, &req.addr, req.addr_len);
           continue;
         case RetransmitCache::Found::kPending:
           stats.duplicates.fetch_add(1, std::memory_order_relaxed);
@@ -538,12 +456,23 @@ void RadiusAccountingServer::Run() {
       };
       in.input_octets = octets(radius::kAcctInputOctets, radius::kAcctInputGigawords);
       in.output_octets = octets(radius::kAcctOutputOctets, radius::kAcctOutputGigawords);
+      uint32_t delay_s = 0;
+      if ((a = radius::Find(packet, radius::kAcctDelayTime))) radius::GetUint32(*a, &delay_s);
+      const Millis received_event_time = std::max<Millis>(0, wall - Millis{delay_s} * kMillisPerSecond);
+      in.event_time = received_event_time;
       if ((a = radius::Find(packet, radius::kEventTimestamp)) && radius::GetUint32(*a, &v)) {
         in.event_time = Millis{v} * kMillisPerSecond;
-      } else {
-        uint32_t delay_s = 0;
-        if ((a = radius::Find(packet, radius::kAcctDelayTime))) radius::GetUint32(*a, &delay_s);
-        in.event_time = std::max<Millis>(0, wall - Millis{delay_s} * kMillisPerSecond);
+        // A NAS clock ahead of ours: its records would end in the future (which the meter
+        // refuses), so our receive time stands in.
+        if (in.event_time > wall + kNasClockAheadMaxMs) {
+          static std::atomic<uint64_t> clock_logs{0};
+          if (ShouldLog(&clock_logs)) {
+            spdlog::warn("radius: {} sends Event-Timestamps {} s ahead of this clock; using the "
+                         "receive time",
+                         cfg.name, (in.event_time - wall) / kMillisPerSecond);
+          }
+          in.event_time = received_event_time;
+        }
       }
       if ((a = radius::Find(packet, radius::kAcctSessionTime))) {
         radius::GetUint32(*a, &in.session_time_s);
@@ -559,28 +488,9 @@ void RadiusAccountingServer::Run() {
           calling.size() <= radius::kRadiusAttributeValueBytesMax) {
         in.peer = EncodePeer(address, nas_ip, user_name, framed_ip, calling);
       }
-      for (LineKeyAttr k : options_.line_keys) {
-        switch (k) {
-          case LineKeyAttr::kImsi:
-            if ((a = radius::FindVendor(packet, radius::kVendor3gpp, radius::k3gppImsi)) &&
-                Printable(a->value)) {
-              req.candidates.push_back("imsi:" + a->value);
-            }
-            break;
-          case LineKeyAttr::kCallingStationId:
-            if (Printable(calling)) req.candidates.push_back("msisdn:" + std::string(calling));
-            break;
-          case LineKeyAttr::kUserName: {
-            if (ValidateLineId(user_name).ok()) req.candidates.emplace_back(user_name);
-            // "440101234567890@apn.example": the part before the realm, as IMSI or MSISDN.
-            std::string_view user = user_name.substr(0, user_name.find('@'));
-            if (Printable(user)) {
-              req.candidates.push_back("imsi:" + std::string(user));
-              req.candidates.push_back("msisdn:" + std::string(user));
-            }
-            break;
-          }
-        }
+      req.candidates = LineCandidates(packet, options_.line_keys);
+      for (radius::Attribute& attr : packet.attributes) {
+        if (attr.vendor == 0 && attr.type == kProxyStateType) req.proxy_state.push_back(std::move(attr));
       }
       burst->requests.push_back(std::move(req));
     }
@@ -636,13 +546,9 @@ void RadiusAccountingServer::Produce(Burst* burst, const Meter& meter, Millis no
     const Line* line = nullptr;
     using S = radius::AccountingInput::Status;
     if (in.status != S::kAccountingOn && in.status != S::kAccountingOff) {
-      for (const std::string& key : req.candidates) {
-        if ((line = meter.FindLine(key)) != nullptr) {
-          in.line_key = line->id;
-          break;
-        }
-      }
-      if (line == nullptr && !req.candidates.empty()) {
+      if ((line = ResolveLine(meter, req.candidates)) != nullptr) {
+        in.line_key = line->id;
+      } else if (!req.candidates.empty()) {
         in.line_key = req.candidates.front();  // quarantined under it
       }
     }
@@ -675,9 +581,11 @@ void RadiusAccountingServer::Produce(Burst* burst, const Meter& meter, Millis no
         if (boundary <= 0) continue;
         std::vector<UsageRecord> next;
         for (const UsageRecord& p : parts) {
-          for (UsageRecord& q : radius::SessionTracker::SplitAt(p, boundary)) {
-            next.push_back(std::move(q));
-          }
+          std::vector<UsageRecord> split = radius::SessionTracker::SplitAt(p, boundary);
+          // Cycles are [start, end) and a record belongs to the cycle its end falls in: the
+          // earlier part ends just before the boundary.
+          if (split.size() == 2 && split[0].end > split[0].start) split[0].end -= 1;
+          for (UsageRecord& q : split) next.push_back(std::move(q));
         }
         parts = std::move(next);
       }
@@ -711,6 +619,7 @@ void RadiusAccountingServer::Answer(Burst* burst, const store::UsageResult& resu
     radius::Packet response;
     response.code = radius::kAccountingResponse;
     response.identifier = req.identifier;
+    response.attributes = req.proxy_state;
     std::string dg;
     if (!radius::EncodeResponse(response, req.authenticator, cfg.secret, &dg).ok()) continue;
     cache_->Fill(req.cache_key, dg, now_ms);
@@ -723,6 +632,20 @@ void RadiusAccountingServer::Answer(Burst* burst, const store::UsageResult& resu
       spdlog::warn("radius: {} records refused by the meter, first: {}", result.rejected.size(),
                    result.rejected.front().second);
     }
+  }
+  // Counted before sending, so that /metrics read after an answer already shows it.
+  for (const Request* req : to) {
+    RadiusClientStats& stats = *client_stats_[req->client];
+    stats.responses.fetch_add(1, std::memory_order_relaxed);
+    double secs = std::chrono::duration<double>(now - req->received).count();
+    size_t b = 0;
+    while (b < RadiusClientStats::kLatencyBuckets - 1 &&
+           secs > RadiusClientStats::kLatencyBoundsS[b]) {
+      ++b;
+    }
+    stats.latency_hist[b].fetch_add(1, std::memory_order_relaxed);
+    stats.latency_count.fetch_add(1, std::memory_order_relaxed);
+    stats.latency_sum_us.fetch_add(static_cast<uint64_t>(secs * 1e6), std::memory_order_relaxed);
   }
   // Send in chunks with sendmmsg.
   for (size_t i = 0; i < datagrams.size(); i += kSendChunkMax) {
@@ -747,18 +670,6 @@ void RadiusAccountingServer::Answer(Burst* burst, const store::UsageResult& resu
       }
       sent += static_cast<size_t>(r);
     }
-  }
-  for (const Request* req : to) {
-    RadiusClientStats& stats = *client_stats_[req->client];
-    stats.responses.fetch_add(1, std::memory_order_relaxed);
-    double secs = std::chrono::duration<double>(now - req->received).count();
-    size_t b = 0;
-    while (b < RadiusClientStats::kLatencyBuckets - 1 && secs > RadiusClientStats::kLatencyBoundsS[b]) {
-      ++b;
-    }
-    stats.latency_hist[b].fetch_add(1, std::memory_order_relaxed);
-    stats.latency_count.fetch_add(1, std::memory_order_relaxed);
-    stats.latency_sum_us.fetch_add(static_cast<uint64_t>(secs * 1e6), std::memory_order_relaxed);
   }
   pending_.fetch_sub(burst->requests.size(), std::memory_order_relaxed);
 }

@@ -38,17 +38,12 @@
 
 #include "core/status.h"
 #include "core/timeutil.h"
+#include "ingest/line_keys.h"
 #include "radius/session.h"
 #include "store/ledger.h"
 #include "store/store.h"
 
 namespace ryuryo::ingest {
-
-// Where a line's identity is found in a request.
-enum class LineKeyAttr : uint8_t { kImsi, kCallingStationId, kUserName };
-// "3gpp-imsi", "calling-station-id", "user-name".
-bool ParseLineKeyAttr(std::string_view name, LineKeyAttr* attr);
-const char* LineKeyAttrName(LineKeyAttr attr);
 
 // A NAS (or proxy) allowed to talk to us.
 struct RadiusClient {

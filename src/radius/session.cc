@@ -353,6 +353,26 @@ Status SessionTracker::ApplySession(const AccountingInput& in, NasSessionCounter
     to_previous(s);
     return Status::Ok();
   }
+  const bool reuse_ok = s.current.generation < generation_max;
+  if (reuse_ok && in.event_time >= s.closed_at && in.event_time <= s.closed_at + kEventTimeSkewMs) {
+    // Within the skew after the close, two messages still mean a new session on the same id
+    // (a NAS that reboots and starts sessions again within seconds): a Start that is not a
+    // retransmit of this generation's own Start, and counters lower than the closed ones
+    // (counters of one session never go down, and the closed one's late messages are older than
+    // the close).
+    const bool lower =
+        in.input_octets < s.current.input_raw || in.output_octets < s.current.output_raw;
+    if ((is_start && in.event_time > s.started_at + kEventTimeSkewMs) || (!is_start && lower)) {
+      if (open_count_ >= limits_.open_max) {
+        return Status::ResourceExhausted("open RADIUS sessions: limit of " +
+                                         std::to_string(limits_.open_max) + " reached");
+      }
+      Unclose(key, s);
+      restart(s, std::max(s.closed_at, StartEstimate(in)));
+      EvictClosed();
+      return Status::Ok();
+    }
+  }
   if (in.event_time <= s.closed_at + kEventTimeSkewMs) {
     // A retransmitted Stop, or a late message of the closed generation.
     Outcome o = count(s, s.current);
@@ -361,7 +381,7 @@ Status SessionTracker::ApplySession(const AccountingInput& in, NasSessionCounter
     return Status::Ok();
   }
   // Newer than the close: the NAS reused the id for a new session.
-  if (s.current.generation == generation_max) {
+  if (!reuse_ok) {
     ++stats.reordered;
     return Status::Ok();
   }

@@ -24,7 +24,10 @@
 //  - Closed sessions are kept in a bounded recently-closed set (kClosedSessionsMax, FIFO) so
 //    that retransmitted Stops and late interims are absorbed. A message for a closed session
 //    whose event time is more than kEventTimeSkewMs after the close means the NAS reused the id
-//    for a new session: a new generation with a zero baseline.
+//    for a new session: a new generation with a zero baseline. Within that skew after the close,
+//    a Start (other than a retransmit of the closed generation's own Start) or counters lower
+//    than the closed ones also begin a new generation: a NAS that reboots and starts its
+//    sessions again within seconds, on the same ids.
 //  - A Start for an open session with a LOWER counter than seen, more than kEventTimeSkewMs
 //    after the session's last event, means the NAS restarted the id: the old generation is
 //    closed and a new one opens. (An older Start is a retransmit and is ignored.) The previous

@@ -1,0 +1,140 @@
+#include "ingest/radius_authorization.h"
+
+#include <fmt/format.h>
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "ingest/udp.h"
+#include "radius/packet.h"
+
+namespace ryuryo::ingest {
+
+namespace {
+
+constexpr uint64_t kLogFirst = 20;
+constexpr uint64_t kLogEvery = 10'000;
+
+bool Dropped(radius::AccessOutcome o) {
+  using O = radius::AccessOutcome;
+  return o == O::kDroppedMalformed || o == O::kDroppedNotAccessRequest ||
+         o == O::kDroppedBadAuthenticator || o == O::kDroppedMissingAuthenticator ||
+         o == O::kDroppedResponseTooLarge;
+}
+
+}  // namespace
+
+RadiusAuthorizationServer::RadiusAuthorizationServer(const store::Ledger* ledger,
+                                                     RadiusAuthorizationOptions options,
+                                                     radius::RadiusPolicy policy)
+    : ledger_(ledger), options_(std::move(options)), policy_(std::move(policy)) {
+  for (RadiusClient& c : options_.clients) {
+    if (c.name.empty()) c.name = c.address;
+    stats_.push_back(std::make_unique<ClientStats>());
+  }
+}
+
+RadiusAuthorizationServer::~RadiusAuthorizationServer() {
+  Stop();
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Status RadiusAuthorizationServer::Listen() {
+  return BindUdp("radius authorization", options_.address, options_.port,
+                 options_.socket_buffer_bytes, &fd_, &port_);
+}
+
+void RadiusAuthorizationServer::Start() {
+  if (thread_.joinable() || fd_ < 0) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void RadiusAuthorizationServer::Stop() {
+  stopping_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void RadiusAuthorizationServer::Run() {
+  std::vector<uint8_t> buf(radius::kRadiusPacketBytesMax + 1);
+  std::atomic<uint64_t> drop_logs{0};
+  while (!stopping_.load(std::memory_order_relaxed)) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    for (;;) {
+      sockaddr_storage from{};
+      socklen_t from_len = sizeof from;
+      ssize_t n = ::recvfrom(fd_, buf.data(), buf.size(), MSG_DONTWAIT,
+                             reinterpret_cast<sockaddr*>(&from), &from_len);
+      if (n < 0) break;
+      const std::string address = SourceAddress(from);
+      size_t client = options_.clients.size();
+      for (size_t c = 0; c < options_.clients.size(); ++c) {
+        if (options_.clients[c].address == address) {
+          client = c;
+          break;
+        }
+      }
+      if (client == options_.clients.size()) {
+        uint64_t k = unknown_source_.fetch_add(1, std::memory_order_relaxed);
+        if (k < kLogFirst || k % kLogEvery == 0) {
+          spdlog::warn("radius: Access-Request from {} dropped: not a configured client", address);
+        }
+        continue;
+      }
+      const RadiusClient& cfg = options_.clients[client];
+      // Longer than a RADIUS packet: Decode() refuses it as malformed.
+      std::span<const uint8_t> dg(buf.data(), static_cast<size_t>(n));
+      const Millis now = ledger_->Now();
+      radius::AccessResult r = radius::HandleAccessRequest(
+          dg, cfg.secret,
+          [&](const radius::Packet& request) -> std::optional<radius::LineFacts> {
+            std::vector<std::string> candidates = LineCandidates(request, options_.line_keys);
+            return ledger_->Read([&](const Meter& m) -> std::optional<radius::LineFacts> {
+              const Line* line = ResolveLine(m, candidates);
+              if (line == nullptr) return std::nullopt;
+              return FactsOf(m, *line, now);
+            });
+          },
+          policy_, options_.access);
+      stats_[client]->outcomes[static_cast<size_t>(r.outcome)].fetch_add(
+          1, std::memory_order_relaxed);
+      if (Dropped(r.outcome)) {
+        uint64_t k = drop_logs.fetch_add(1, std::memory_order_relaxed);
+        if (k < kLogFirst || k % kLogEvery == 0) {
+          spdlog::warn("radius: Access-Request from {} dropped ({}): {}", cfg.name,
+                       radius::AccessOutcomeName(r.outcome), r.detail);
+        }
+      }
+      if (r.response) {
+        ::sendto(fd_, r.response->data(), r.response->size(), MSG_DONTWAIT,
+                 reinterpret_cast<const sockaddr*>(&from), from_len);
+      }
+    }
+  }
+}
+
+std::string RadiusAuthorizationServer::MetricsText() const {
+  std::string out =
+      "# HELP ryuryo_radius_access_requests_total Access-Requests by client and outcome\n"
+      "# TYPE ryuryo_radius_access_requests_total counter\n";
+  for (size_t c = 0; c < options_.clients.size(); ++c) {
+    for (int o = 0; o < radius::kAccessOutcomeCount; ++o) {
+      out += fmt::format("ryuryo_radius_access_requests_total{{client=\"{}\",outcome=\"{}\"}} {}\n",
+                         options_.clients[c].name,
+                         radius::AccessOutcomeName(static_cast<radius::AccessOutcome>(o)),
+                         stats_[c]->outcomes[o].load(std::memory_order_relaxed));
+    }
+  }
+  out += fmt::format(
+      "# HELP ryuryo_radius_access_unknown_source_total Access-Requests from addresses that are "
+      "not configured clients\n# TYPE ryuryo_radius_access_unknown_source_total counter\n"
+      "ryuryo_radius_access_unknown_source_total {}\n",
+      unknown_source_.load(std::memory_order_relaxed));
+  return out;
+}
+
+}  // namespace ryuryo::ingest
