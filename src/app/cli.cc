@@ -12,6 +12,7 @@
 #include "api/usage_json.h"
 #include "app/config.h"
 #include "app/server.h"
+#include "app/simulate_cmd.h"
 #include "core/quantity.h"
 #include "notify/http_client.h"
 
@@ -369,6 +370,8 @@ int RunCli(int argc, char** argv) {
   serve->add_option("--data-dir", overrides.data_dir, "where the store lives");
   serve->add_option("--radius-accounting", overrides.radius_accounting,
                     "RADIUS accounting address (host:port; port 0 picks one), when [radius] is set");
+  serve->add_option("--radius-authorization", overrides.radius_authorization,
+                    "RADIUS authorization address, when [radius].authorization is set");
 
   std::string line;
   bool as_json = false;
@@ -400,6 +403,7 @@ int RunCli(int argc, char** argv) {
   topup->add_option("--id", topup_id, "idempotency key");
   add_client_options(topup);
 
+  SimulateCommand simulate(&app);
   app.add_subcommand("version", "print the version");
 
   try {
@@ -412,6 +416,7 @@ int RunCli(int argc, char** argv) {
     return 0;
   }
   if (app.got_subcommand(serve)) return Serve(config_path, overrides);
+  if (simulate.parsed()) return simulate.Run();
 
   Client client;
   Config config;
