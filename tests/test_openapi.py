@@ -133,7 +133,7 @@ class OpenApiTest(unittest.TestCase):
     def test_event_types(self):
         src = read("src", "core", "event.cc")
         names = re.findall(r'"([a-z_]+)"', src.split("kNames", 1)[1].split("};", 1)[0])
-        self.assertEqual(len(names), 9, names)
+        self.assertEqual(len(names), 10, names)
         m = re.search(r"(?m)^    EventType:\n(?:      .*\n)*?      enum: \[([^\]]*)\]", self.doc)
         self.assertIsNotNone(m, "EventType schema with an enum not found")
         self.assertEqual([n.strip() for n in m.group(1).split(",")], names)

@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <arpa/inet.h>
 #include <sys/stat.h>
 
 #include <boost/asio/io_context.hpp>
@@ -19,6 +20,7 @@
 #include "api/http_server.h"
 #include "ingest/radius_accounting.h"
 #include "ingest/radius_authorization.h"
+#include "notify/enforcement.h"
 #include "notify/webhook.h"
 #include "store/ledger.h"
 #include "store/store.h"
@@ -174,13 +176,89 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
     }
   }
 
-  notify::WebhookDelivery webhooks(db.get(), config.webhooks, WallClock, notify::WebhookOptions());
+  notify::WebhookOptions webhook_options;
+  webhook_options.lane = notify::OutboxLane::kWebhooks;
+  notify::WebhookDelivery webhooks(db.get(), config.webhooks, WallClock, webhook_options);
+  // Enforcement (RADIUS CoA / Disconnect) has its own outbox worker, so that a silent NAS never
+  // holds up webhooks.
+  notify::WebhookOptions enforcement_options;
+  enforcement_options.lane = notify::OutboxLane::kEnforcement;
+  notify::WebhookDelivery enforcement_outbox(db.get(), {}, WallClock, enforcement_options);
+  std::unique_ptr<notify::Enforcer> enforcer;
+  if (radius) {
+    auto targets_of = [&ledger, &radius](const Event& ev) {
+      std::vector<notify::EnforcementTarget> targets;
+      const Millis now = ledger.Now();
+      // The lines concerned, with their state now: the event's line, or every member of its pool.
+      std::vector<std::pair<std::string, radius::LineFacts>> lines = ledger.Read([&](const Meter& m) {
+        std::vector<std::pair<std::string, radius::LineFacts>> out;
+        auto add = [&](const Line& l) { out.emplace_back(l.id, ingest::FactsOf(m, l, now)); };
+        if (!ev.pool.empty()) {
+          if (const Pool* p = m.FindPool(ev.pool)) {
+            for (uint32_t i : p->members) add(m.line(i));
+          }
+        } else if (const Line* l = m.FindLine(ev.line)) {
+          add(*l);
+        }
+        return out;
+      });
+      for (const auto& [line, facts] : lines) {
+        for (const ingest::OpenSession& s :
+             radius->OpenSessions(line, notify::kEnforcementTargetsPerEventMax)) {
+          // The NAS itself when it is a client of ours; else the proxy its requests came through.
+          const ingest::RadiusClient* client = radius->FindClient(s.nas_ip);
+          if (client == nullptr) client = radius->FindClient(s.client);
+          if (client == nullptr) continue;
+          notify::EnforcementTarget t;
+          t.nas.address = client->address;
+          t.nas.port = client->coa_port;
+          t.nas.secret = client->secret;
+          t.session.user_name = s.user_name;
+          t.session.acct_session_id = s.session_id;
+          t.session.calling_station_id = s.calling_station_id;
+          in_addr a{};
+          if (!s.nas_ip.empty() && inet_pton(AF_INET, s.nas_ip.c_str(), &a) == 1) {
+            t.session.nas_ip_address = ntohl(a.s_addr);
+          }
+          if (!s.framed_ip.empty() && inet_pton(AF_INET, s.framed_ip.c_str(), &a) == 1) {
+            t.session.framed_ip_address = ntohl(a.s_addr);
+          }
+          t.facts = facts;
+          targets.push_back(std::move(t));
+        }
+      }
+      return targets;
+    };
+    auto record = [&ledger](Event ev) {
+      Status s = ledger.SubmitCommand(
+          [ev](Meter& m, Millis, Effects* fx) {
+            m.EmitEvent(ev, fx);
+            return Status::Ok();
+          },
+          nullptr);
+      if (!s.ok()) spdlog::warn("enforcement outcome not recorded: {}", s.message());
+    };
+    enforcer = std::make_unique<notify::Enforcer>(config.radius.policy, targets_of, record,
+                                                  WallClock);
+    enforcement_outbox.set_enforcement_sender(
+        [&enforcer](const Event& e, std::string* error) { return enforcer->Deliver(e, error); });
+  }
   std::vector<notify::WebhookEndpoint> endpoints = config.webhooks;
-  ledger.set_outbox_router(
-      [endpoints](const Event& ev) { return notify::RouteEvent(endpoints, ev); });
-  ledger.set_outbox_committed([&webhooks] { webhooks.Poke(); });
+  const bool enforce = radius != nullptr;
+  ledger.set_outbox_router([endpoints, enforce](const Event& ev) {
+    std::vector<uint32_t> to = notify::RouteEvent(endpoints, ev);
+    if (enforce) {
+      for (uint32_t e : notify::RouteEnforcement(ev)) to.push_back(e);
+    }
+    return to;
+  });
+  ledger.set_outbox_committed([&webhooks, &enforcement_outbox] {
+    webhooks.Poke();
+    enforcement_outbox.Poke();
+  });
   ledger.Start();
   webhooks.Start();
+  if (enforcer) enforcement_outbox.Start();
   if (radius) radius->Start();
   if (radius_auth) radius_auth->Start();
 
@@ -206,9 +284,10 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
   api::ApiOptions api_options;
   api_options.admin_token = token;
   api_options.version = RYURYO_VERSION;
-  api_options.extra_metrics = [&webhooks, &radius, &radius_auth] {
+  api_options.extra_metrics = [&webhooks, &radius, &radius_auth, &enforcer, &enforcement_outbox] {
     return webhooks.MetricsText() + (radius ? radius->MetricsText() : std::string()) +
-           (radius_auth ? radius_auth->MetricsText() : std::string());
+           (radius_auth ? radius_auth->MetricsText() : std::string()) +
+           (enforcer ? enforcement_outbox.MetricsText() + enforcer->MetricsText() : std::string());
   };
   if (radius) {
     api_options.sessions = [&radius](const std::string& line, size_t limit) {
@@ -242,6 +321,7 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
     std::fprintf(stderr, "ryuryo: %s\n", st.message().c_str());
     if (radius) radius->Stop();
     if (radius_auth) radius_auth->Stop();
+    enforcement_outbox.Stop();
     ledger.Stop();
     webhooks.Stop();
     return 1;
@@ -273,6 +353,7 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
   io.run();
   if (radius_auth) radius_auth->Stop();
   if (radius) radius->Stop();  // no new requests; those waiting for a commit are answered below
+  enforcement_outbox.Stop();  // before the ledger: it records its outcomes through it
   ledger.Stop();
   webhooks.Stop();
   return 0;

@@ -1,5 +1,7 @@
 // Events: what the meter tells the rest of the system (DESIGN §4, "Events"). Alerts, webhooks,
-// SMS and enforcement read them; they are committed with the batch that raised them.
+// SMS and enforcement read them; they are committed with the batch that raised them. Outcomes of
+// actions taken on events (enforcement: RADIUS CoA / Disconnect to a NAS) are events too, raised
+// outside the meter and committed the same way (Meter::EmitEvent).
 //
 // Plain values; safe to move between threads.
 #pragma once
@@ -8,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/status.h"
 #include "core/timeutil.h"
 
 namespace ryuryo {
@@ -22,8 +25,9 @@ enum class EventType : uint8_t {
   kReset,        // a new cycle began
   kTopup,        // a top-up was added
   kQuarantined,  // records for an unknown line were kept aside
+  kEnforcement,  // a CoA or Disconnect was sent to a NAS for a session of the line: its outcome
 };
-inline constexpr int kEventTypeCount = 9;
+inline constexpr int kEventTypeCount = 10;
 
 const char* EventTypeName(EventType type);
 bool ParseEventType(std::string_view text, EventType* type);
@@ -48,6 +52,15 @@ struct Event {
   uint64_t bytes = 0;      // kTopup: the top-up's quota; kQuarantined: bytes kept aside
   uint32_t count = 0;      // kQuarantined: records kept aside in this batch for this key
   std::string record_key;  // kQuarantined: the line key nobody matched
+  // kEnforcement: what was sent for which session, and how the NAS answered.
+  uint64_t cause_seq = 0;    // the seq of the event that was enforced
+  std::string action;        // "coa" | "disconnect"
+  std::string state;         // the line state enforced: "normal" | "throttled" | "blocked"
+  std::string nas;           // "address:port" the request went to
+  std::string session_id;    // the session's Acct-Session-Id (may be empty)
+  std::string result;        // "ack" | "nak" | "timeout" | "error"
+  uint32_t error_cause = 0;  // "nak": the NAK's Error-Cause (RFC 5176 §3.6), 0 when absent
+  std::string detail;        // "error" / "timeout": what went wrong, for operators
 
   // A stable identifier: the same event always has the same id ("evt-<seq>"), so receivers can
   // drop the duplicates that at-least-once delivery brings.
@@ -55,5 +68,10 @@ struct Event {
   // The JSON object of the API and webhooks: {"seq", "id", "type", "line", "at", ...}.
   std::string ToJson() const;
 };
+
+// Reads back what Event::ToJson wrote (the store keeps events as JSON): every field ToJson
+// writes comes back; fields it leaves out for the event's type are left at their defaults. A
+// malformed document or field is an InvalidArgument naming the field; never throws.
+Status ParseEventJson(std::string_view json, Event* event);
 
 }  // namespace ryuryo

@@ -9,8 +9,19 @@
 // (1 s, 2 s, 4 s, … capped at 1 h), the attempt count and next time stored, so retries continue
 // across restarts. Each pass reads the whole live outbox in chunks (so entries waiting for their
 // backoff never hide due ones behind them), and an endpoint that fails once in a pass is not tried
-// again in that pass (so one dead endpoint cannot hold up the others). Delivery is at-least-once. After `give_up_after_ms` of failures an entry is
-// marked dead (kept, counted and logged) and no longer retried.
+// again in that pass (so one dead endpoint cannot hold up the others). Delivery is at-least-once.
+// After `give_up_after_ms` of failures an entry is marked dead (kept, counted and logged) and no
+// longer retried.
+//
+// Entries whose endpoint index is kEnforcementEndpoint or above (notify/enforcement.h) are not
+// webhooks: their event is handed to the enforcement sender (Enforcer::Deliver) instead of being
+// POSTed, with the same retries, backoff, giving up and persistence; a sender that returns false
+// counts as a failed attempt. Enforcement waits for NASes (seconds when one does not answer), so
+// a server can run two workers on the same store, one per `lane`, and a silent NAS never delays
+// webhooks; each worker only touches the entries of its lane. Enforcement has its own metrics
+// (ryuryo_enforcement_outbox_*). The dead count a worker starts from is every entry given up in
+// the store, webhook or enforcement; it is shown by the worker that handles webhooks. Stop()
+// waits for the attempt in progress, which for enforcement can take a NAS timeout.
 //
 // Thread-safety: one worker thread; Start()/Stop() from the owning thread; Stats() from any.
 #pragma once
@@ -39,13 +50,20 @@ struct WebhookEndpoint {
 // Which endpoints an event goes to.
 std::vector<uint32_t> RouteEvent(const std::vector<WebhookEndpoint>& endpoints, const Event& ev);
 
+// Which outbox entries a worker delivers.
+enum class OutboxLane : uint8_t { kAll, kWebhooks, kEnforcement };
+
+// Delivers one event to enforcement; false (with `error` set) to retry it later.
+using EnforcementSender = std::function<bool(const Event& event, std::string* error)>;
+
 struct WebhookOptions {
+  OutboxLane lane = OutboxLane::kAll;
   int64_t poll_interval_ms = 200;
   int timeout_ms = 5000;
   int64_t backoff_initial_ms = 1000;
   int64_t backoff_max_ms = 3600 * 1000;
   int64_t give_up_after_ms = 3 * 24 * 3600 * 1000LL;
-  size_t scan_entries_max = 4096;          // outbox entries read at a time
+  size_t scan_entries_max = 4096;              // outbox entries read at a time
   size_t scan_entries_per_pass_max = 1 << 20;  // outbox entries looked at per pass, at most
 };
 
@@ -55,6 +73,8 @@ class WebhookDelivery {
   WebhookDelivery(store::Store* store, std::vector<WebhookEndpoint> endpoints, Clock clock,
                   WebhookOptions options);
   ~WebhookDelivery();
+  // Where enforcement entries go; set before Start(). Without one they fail and back off.
+  void set_enforcement_sender(EnforcementSender sender) { enforcement_ = std::move(sender); }
   void Start();
   void Stop();
   // Wakes the worker (e.g. after a commit that queued entries).
@@ -67,6 +87,17 @@ class WebhookDelivery {
 
  private:
   enum class Outcome { kDelivered, kFailed, kBuried };
+  // Counters of one kind of entry (webhooks, enforcement).
+  struct Counters {
+    std::atomic<uint64_t> delivered{0};
+    std::atomic<uint64_t> failed_attempts{0};
+    std::atomic<uint64_t> dead{0};
+    std::atomic<uint64_t> pending{0};
+  };
+  bool InLane(uint32_t endpoint) const;
+  // One attempt at sending: true when delivered; else `error` says why.
+  bool SendWebhook(const store::OutboxEntry& e, const std::string& body, std::string* error);
+  bool SendEnforcement(const std::string& body, std::string* error);
   void Run();
   // One attempt at one entry; a failure puts its endpoint in `failing` and reschedules it.
   Outcome Deliver(store::OutboxEntry& e, std::set<uint32_t>* failing);
@@ -79,10 +110,9 @@ class WebhookDelivery {
   bool stopping_ = false;
   bool poked_ = false;
   std::thread thread_;
-  std::atomic<uint64_t> delivered_{0};
-  std::atomic<uint64_t> failed_attempts_{0};
-  std::atomic<uint64_t> dead_{0};
-  std::atomic<uint64_t> pending_{0};
+  EnforcementSender enforcement_;
+  Counters webhooks_;
+  Counters enforcement_counters_;
 };
 
 }  // namespace ryuryo::notify

@@ -440,6 +440,50 @@ TEST(RadiusSessionTest, EncodeDecodeRoundTrips) {
   EXPECT_EQ(back, open);
 }
 
+// A NAS reboots (Accounting-On) and starts a session on the same id a second later.
+TEST(RadiusSessionTest, IdReusedSecondsAfterAccountingOnCountsFromZero) {
+  SessionTracker t;
+  const Millis s = kMillisPerSecond;
+  Feed(t, Msg(S::kStart, "r", 0, 0, kT0));
+  Feed(t, Msg(S::kInterim, "r", 5000, 6000, kT0 + 60 * s));
+  Feed(t, Msg(S::kAccountingOn, "", 0, 0, kT0 + 120 * s));
+  Feed(t, Msg(S::kStart, "r", 0, 0, kT0 + 121 * s));
+  auto r = Feed(t, Msg(S::kInterim, "r", 700, 800, kT0 + 122 * s));
+  EXPECT_EQ(SumUp(r), 700u);
+  ASSERT_NE(t.Find(kNas, "r"), nullptr);
+  EXPECT_TRUE(t.Find(kNas, "r")->open);
+  r = Feed(t, Msg(S::kStop, "r", 900, 1000, kT0 + 123 * s));
+  EXPECT_EQ(SumUp(r), 200u);
+  // Its Start lost: lower counters than the closed session's also mean a new one.
+  SessionTracker u;
+  Feed(u, Msg(S::kStart, "r", 0, 0, kT0));
+  Feed(u, Msg(S::kInterim, "r", 5000, 6000, kT0 + 60 * s));
+  Feed(u, Msg(S::kAccountingOn, "", 0, 0, kT0 + 120 * s));
+  AccountingInput m = Msg(S::kInterim, "r", 700, 800, kT0 + 122 * s);
+  m.session_time_s = 1;
+  EXPECT_EQ(SumUp(Feed(u, m)), 700u);
+  // A retransmitted Stop of the closed one right after it counts nothing.
+  SessionTracker v;
+  Feed(v, Msg(S::kStart, "r", 0, 0, kT0));
+  Feed(v, Msg(S::kStop, "r", 5000, 6000, kT0 + 60 * s));
+  EXPECT_TRUE(Feed(v, Msg(S::kStop, "r", 5000, 6000, kT0 + 61 * s)).empty());
+  EXPECT_TRUE(Feed(v, Msg(S::kStart, "r", 0, 0, kT0 + 1 * s)).empty());  // its Start, late
+}
+
+TEST(RadiusSessionTest, IdReusedSecondsLaterNeverDoubleCounts) {
+  SessionTracker t;
+  const Millis s = kMillisPerSecond;
+  uint64_t up = 0;
+  up += SumUp(Feed(t, Msg(S::kStart, "r", 0, 0, kT0)));
+  up += SumUp(Feed(t, Msg(S::kInterim, "r", 5000, 6000, kT0 + 60 * s)));
+  up += SumUp(Feed(t, Msg(S::kAccountingOn, "", 0, 0, kT0 + 120 * s)));
+  up += SumUp(Feed(t, Msg(S::kStart, "r", 0, 0, kT0 + 121 * s)));
+  up += SumUp(Feed(t, Msg(S::kInterim, "r", 5500, 6500, kT0 + 123 * s)));
+  up += SumUp(Feed(t, Msg(S::kInterim, "r", 5600, 6600, kT0 + 140 * s)));
+  up += SumUp(Feed(t, Msg(S::kStop, "r", 5700, 6700, kT0 + 150 * s)));
+  EXPECT_EQ(up, 10700u);
+}
+
 TEST(RadiusSessionTest, DecodesTheFormatWithoutPeer) {
   Session s = SampleSession();
   s.peer.clear();
