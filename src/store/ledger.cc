@@ -264,8 +264,21 @@ void Ledger::ProcessBatch(std::vector<Item>* items) {
       keys.push_back(std::move(key));
     }
   }
-  std::vector<DedupState> states;
-  Status st = store_->LookupDedup(keys, &states);
+  // Producers' records are exactly-once by construction (the state that made them commits with
+  // them): they are not looked up in the store's dedup keys.
+  std::vector<std::string> lookup_keys;
+  std::vector<size_t> lookup_ref;  // index into refs
+  for (size_t k = 0; k < refs.size(); ++k) {
+    if ((*items)[refs[k].item].producer) continue;
+    lookup_keys.push_back(keys[k]);
+    lookup_ref.push_back(k);
+  }
+  std::vector<DedupState> looked_up;
+  Status st = store_->LookupDedup(lookup_keys, &looked_up);
+  std::vector<DedupState> states(refs.size(), DedupState::kUnseen);
+  for (size_t i = 0; i < lookup_ref.size() && i < looked_up.size(); ++i) {
+    states[lookup_ref[i]] = looked_up[i];
+  }
   if (!st.ok()) {
     std::fprintf(stderr, "ryuryo: fatal: %s\n", st.ToString().c_str());
     std::abort();
@@ -377,7 +390,7 @@ void Ledger::ProcessBatch(std::vector<Item>* items) {
         a.late = out.late;
         a.debits = out.debits;
         batch.PutAudit(line_id, a);
-        batch.PutDedup(key, DedupState::kApplied, now);
+        if (!it.producer) batch.PutDedup(key, DedupState::kApplied, now);
         if (!it.quarantine_seqs.empty()) batch.DeleteQuarantine(it.quarantine_seqs[ref.index]);
         AddRollups(&rollups, out.line, zones[f], r);
         break;

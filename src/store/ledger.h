@@ -59,7 +59,9 @@ using CommandDone = std::function<void(Status)>;
 // runs first in a batch, before deduplication, and appends records to *records (their index in
 // that vector is the index UsageResult::rejected reports). It may read the meter (only the ledger
 // thread writes it) but not change it. Adapter state it changed goes into the same commit through
-// a commit hook.
+// a commit hook. Its records are exactly-once by construction (the state that made them commits
+// with them), so they are deduplicated within the batch but neither looked up in nor added to the
+// store's dedup keys (a quarantined one is, so that its replay works like any other).
 using Producer = std::function<void(const Meter& meter, Millis now, std::vector<UsageRecord>* records)>;
 // Runs on the ledger thread just before each commit: adds adapter state to the batch.
 using CommitHook = std::function<void(Batch* batch)>;

@@ -250,6 +250,54 @@ TEST_F(LedgerTest, AcceptedAndDuplicatesWithinOneSubmission) {
   EXPECT_EQ(ledger_->stats().records_applied.load(), 3u);
 }
 
+TEST_F(LedgerTest, ProducersRunOnTheLedgerThreadAndCommitTheirStateWithTheRecords) {
+  NewLedger({}, /*start=*/false);
+  int hook_calls = 0;
+  std::string produced_state;
+  ledger_->AddCommitHook([&](Batch* b) {
+    ++hook_calls;
+    if (!produced_state.empty()) {
+      b->PutAdapterState("t/state", produced_state);
+      produced_state.clear();
+    }
+  });
+  ledger_->Start();
+  ASSERT_TRUE(PutLine("a").ok());
+  Waiter<UsageResult> w;
+  ASSERT_TRUE(ledger_
+                  ->SubmitProducer(
+                      [&](const Meter& m, Millis now, std::vector<UsageRecord>* records) {
+                        EXPECT_NE(m.FindLine("a"), nullptr);  // reads the meter
+                        records->push_back(Recent("p1", "a", 100));
+                        records->push_back(Recent("p1", "a", 100));  // a duplicate in the batch
+                        records->push_back(Recent("p2", "nobody", 5));
+                        produced_state = "after p1";
+                      },
+                      3, w.Callback())
+                  .ok());
+  UsageResult r = w.Wait();
+  EXPECT_EQ(r.accepted, 2u);
+  EXPECT_EQ(r.duplicates, 1u);
+  EXPECT_EQ(r.quarantined, 1u);
+  EXPECT_EQ(UsedBytes("a"), 100u);
+  EXPECT_GE(hook_calls, 2);
+  // The state committed with the records; the applied record is not a dedup key (the producer
+  // guarantees exactly-once), the quarantined one is (for its replay).
+  std::string seen;
+  ASSERT_TRUE(store_->ScanAdapterState("t/", [&](std::string_view k, std::string_view v) {
+                       seen = std::string(k) + "=" + std::string(v);
+                       return Status::Ok();
+                     }).ok());
+  EXPECT_EQ(seen, "t/state=after p1");
+  EXPECT_EQ(Dedup(Recent("p1", "a", 100)), DedupState::kUnseen);
+  EXPECT_EQ(Dedup(Recent("p2", "nobody", 5)), DedupState::kQuarantined);
+  // The queue limit counts a producer's records_max.
+  EXPECT_EQ(ledger_->SubmitProducer([](const Meter&, Millis, std::vector<UsageRecord>*) {},
+                                    (1 << 20) + 1, nullptr)
+                .code(),
+            Status::Code::kResourceExhausted);
+}
+
 TEST_F(LedgerTest, DuplicatesAcrossSubmissions) {
   NewLedger();
   ASSERT_TRUE(PutLine("a").ok());
