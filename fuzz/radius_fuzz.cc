@@ -20,14 +20,17 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 
 #include "core/status.h"
+#include "radius/access.h"
 #include "radius/auth.h"
 #include "radius/dictionary.h"
 #include "radius/packet.h"
+#include "radius/policy.h"
 
 namespace {
 
@@ -94,6 +97,46 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)radius::VerifyRequest(datagram, kSecret);
   (void)radius::VerifyResponse(datagram, radius::Authenticator{}, kSecret);
   (void)radius::CheckMessageAuthenticator(datagram, kSecret, radius::Authenticator{});
+
+  // The Access-Request handler: anything in, and an answer only ever a well-formed
+  // Access-Accept / Access-Reject to the request, signed with the secret.
+  static const radius::RadiusPolicy policy = [] {
+    radius::RadiusPolicy pol;
+    radius::RadiusPolicyConfig config;
+    config.throttled = radius::StatePolicyConfig{
+        {"Filter-Id = throttled-{rate_kbps}k", "Mikrotik-Rate-Limit = {rate_kbps}k/{rate_kbps}k"},
+        "Slowed down: {reason}"};
+    if (!radius::ParseRadiusPolicy(config, &pol).ok()) Fail("the fuzz policy does not parse");
+    return pol;
+  }();
+  for (int state = 0; state < 3; ++state) {
+    radius::AccessResult r = radius::HandleAccessRequest(
+        datagram, kSecret,
+        [state](const radius::Packet&) -> std::optional<radius::LineFacts> {
+          if (state == 0) return std::nullopt;
+          radius::LineFacts f;
+          f.line = "fuzz";
+          f.plan = "p";
+          f.state = state == 1 ? ryuryo::LineState::kThrottled : ryuryo::LineState::kBlocked;
+          f.rate_bps = 128'000;
+          f.reason = "quota";
+          return f;
+        },
+        policy);
+    if (r.response) {
+      radius::Packet answer;
+      Check(radius::Decode(radius::AsBytes(*r.response), &answer).ok(),
+            "an Access answer does not decode");
+      Check(answer.code == radius::kAccessAccept || answer.code == radius::kAccessReject,
+            "an Access answer is neither Accept nor Reject");
+      Check(size >= radius::kRadiusHeaderBytes && answer.identifier == data[1],
+            "an Access answer has another Identifier");
+      radius::Authenticator request_auth;
+      std::copy(data + 4, data + 20, request_auth.begin());
+      Check(radius::VerifyResponse(radius::AsBytes(*r.response), request_auth, kSecret),
+            "an Access answer is not signed with the secret");
+    }
+  }
 
   radius::Packet p;
   ryuryo::Status st = radius::Decode(datagram, &p);
