@@ -873,5 +873,122 @@ server proxy {{
 """
 
 
+
+
+# --- authorization (RFC 2865 Access-Request, port 1812) and `ryuryo sessions` -----------------
+
+AUTH_PLANS = """
+[[plans]]
+id = "tiny-throttle"
+name = "1 MB then 128 kbps"
+kind = "monthly"
+quota = "1 MB"
+after_quota = { action = "throttle", rate = "128 kbps" }
+
+[[plans]]
+id = "tiny-block"
+name = "1 MB then blocked"
+kind = "monthly"
+quota = "1 MB"
+after_quota = { action = "block" }
+"""
+
+
+def auth_config():
+    return "\n".join([
+        '[server]', 'http = "127.0.0.1:0"', 'data_dir = "data"', AUTH_PLANS,
+        '[[lines]]', 'id = "a-normal"', 'plan = "tiny-throttle"', 'imsi = "440102222200001"', '',
+        '[[lines]]', 'id = "a-slow"', 'plan = "tiny-throttle"', 'imsi = "440102222200002"', '',
+        '[[lines]]', 'id = "a-blocked"', 'plan = "tiny-block"', 'msisdn = "+81 90-2222-0003"', '',
+        '[radius]', 'accounting = "127.0.0.1:0"', 'authorization = "127.0.0.1:0"',
+        'unknown_message = "Not a subscriber of this network"',
+        '[radius.policy.normal]', 'attributes = ["Filter-Id = normal"]',
+        '[radius.policy.throttled]',
+        'attributes = ["Filter-Id = throttled", "Mikrotik-Rate-Limit = {rate_kbps}k/{rate_kbps}k"]',
+        '[radius.policy.blocked]', 'reply_message = "Data limit reached on {line}"',
+        '[[radius.clients]]', 'address = "127.0.0.1"', f'secret = "{SECRET}"', ''])
+
+
+class AuthorizationTest(RadiusTestCase):
+    CONFIG = auth_config()
+
+    def access(self, *attrs):
+        """Sends one Access-Request with radclient; returns (answer code name, radclient -x
+        output)."""
+        self.files += 1
+        path = os.path.join(self.tmp, f"access-{self.files}.txt")
+        with open(path, "w") as f:
+            f.write("\n".join(('User-Password = "unused"',) + attrs) + "\n")
+        self.assertIsNotNone(self.srv.radius_auth_port, "no 'radius authorization on' line")
+        p = subprocess.run([RADCLIENT, "-x", "-t", "2", "-r", "2",
+                            f"127.0.0.1:{self.srv.radius_auth_port}", "auth", SECRET, "-f", path],
+                           capture_output=True, text=True, timeout=30)
+        m = re.search(r"Received (Access-\w+)", p.stdout)
+        return (m.group(1) if m else None), p.stdout
+
+    def test_accept_reject_by_line_state(self):
+        now = int(time.time())
+        # a-slow over its quota (throttled), a-blocked over its quota (blocked).
+        self.radclient([acct("Stop", "s-slow", imsi="440102222200002", up=0, down=2_000_000,
+                             event=now - 60),
+                        acct("Stop", "s-blocked", calling="819022220003", up=0, down=2_000_000,
+                             event=now - 60)])
+        code, out = self.access('User-Name = "x"', '3GPP-IMSI = "440102222200001"')
+        self.assertEqual(code, "Access-Accept", out)
+        self.assertRegex(out, r'Filter-Id = "normal"')
+        self.assertRegex(out, r"Message-Authenticator = 0x")
+        code, out = self.access('User-Name = "x"', '3GPP-IMSI = "440102222200002"')
+        self.assertEqual(code, "Access-Accept", out)
+        self.assertRegex(out, r'Filter-Id = "throttled"')
+        self.assertRegex(out, r'Mikrotik-Rate-Limit = "128k/128k"')
+        code, out = self.access('User-Name = "x"', 'Calling-Station-Id = "+819022220003"')
+        self.assertEqual(code, "Access-Reject", out)
+        self.assertRegex(out, r'Reply-Message = "Data limit reached on a-blocked"')
+        code, out = self.access('User-Name = "nobody"')
+        self.assertEqual(code, "Access-Reject", out)
+        self.assertRegex(out, r'Reply-Message = "Not a subscriber of this network"')
+        # By User-Name = the line id.
+        code, out = self.access('User-Name = "a-normal"')
+        self.assertEqual(code, "Access-Accept", out)
+        # A wrong secret: without a Message-Authenticator an Access-Request cannot be checked
+        # (RFC 2865), so it is answered, signed with the right secret, which radclient refuses.
+        self.files += 1
+        path = os.path.join(self.tmp, f"access-{self.files}.txt")
+        with open(path, "w") as f:
+            f.write('User-Name = "a-normal"\nUser-Password = "x"\n')
+        p = subprocess.run([RADCLIENT, "-t", "1", "-r", "1",
+                            f"127.0.0.1:{self.srv.radius_auth_port}", "auth", "wrong", "-f", path],
+                           capture_output=True, text=True, timeout=30)
+        self.assertNotIn("Received Access", p.stdout)
+        self.assertEqual(self.metric("ryuryo_radius_access_requests_total", outcome="accepted"), 4)
+        self.assertEqual(self.metric("ryuryo_radius_access_requests_total",
+                                     outcome="rejected_unknown"), 1)
+        self.assertEqual(self.metric("ryuryo_radius_access_requests_total",
+                                     outcome="rejected_blocked"), 1)
+
+    def test_sessions_command_lists_open_sessions(self):
+        now = int(time.time())
+        self.radclient([acct("Start", "s-1", imsi="440102222200001", up=0, down=0,
+                             event=now - 120),
+                        acct("Interim-Update", "s-1", imsi="440102222200001", up=1000,
+                             down=2000, event=now - 60),
+                        acct("Start", "s-2", imsi="440102222200002", up=0, down=0,
+                             event=now - 60)])
+        out = self.srv.cli("sessions").stdout
+        self.assertIn("s-1", out)
+        self.assertIn("s-2", out)
+        self.assertIn("2 open sessions", out)
+        out = self.srv.cli("sessions", "a-normal").stdout
+        self.assertIn("s-1", out)
+        self.assertNotIn("s-2", out)
+        import json as _json
+        js = _json.loads(self.srv.cli("sessions", "imsi:440102222200001", "--json").stdout)
+        self.assertEqual([(s["session_id"], s["bytes_in"], s["bytes_out"], s["nas"]) for s in js],
+                         [("s-1", 1000, 2000, "10.0.0.1")])
+        p = self.srv.cli("sessions", "no-such-line", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("no line 'no-such-line'", p.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
