@@ -137,7 +137,9 @@ std::string PromLabel(std::string_view v) {
 class RadiusAccountingServer::RetransmitCache {
  public:
   enum class Found { kNew, kPending, kAnswered };
-  RetransmitCache(size_t max_entries, int64_t ttl_ms) : max_(max_entries), ttl_ms_(ttl_ms) {}
+  RetransmitCache(size_t max_entries, int64_t ttl_ms) : max_(max_entries), ttl_ms_(ttl_ms) {
+    map_.reserve(max_entries);
+  }
 
   // A new key is inserted as pending.
   Found Lookup(const std::string& key, int64_t now_ms, std::string* response) {

@@ -113,18 +113,26 @@ Authenticator ComputeAuthenticator(std::span<const uint8_t> datagram,
   if (datagram.size() < kRadiusHeaderBytes) return out;  // documented precondition
   size_t length = (size_t{datagram[2]} << 8) | datagram[3];
   if (length < kRadiusHeaderBytes || length > datagram.size()) return out;
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  // MD5 fetched from the provider once (an implicit fetch per digest takes a global lock), and
+  // one context per thread, reused.
+  static EVP_MD* const md5 = EVP_MD_fetch(nullptr, "MD5", nullptr);
+  if (md5 == nullptr) CryptoFailure("EVP_MD_fetch(MD5)");
+  struct Ctx {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~Ctx() { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local Ctx holder;
+  EVP_MD_CTX* ctx = holder.ctx;
   if (ctx == nullptr) CryptoFailure("EVP_MD_CTX_new");
   unsigned int out_len = 0;
   const bool ok =
-      EVP_DigestInit_ex(ctx, EVP_md5(), nullptr) == 1 &&
+      EVP_DigestInit_ex(ctx, md5, nullptr) == 1 &&
       EVP_DigestUpdate(ctx, datagram.data(), kAuthenticatorOffset) == 1 &&
       EVP_DigestUpdate(ctx, header_authenticator.data(), header_authenticator.size()) == 1 &&
       EVP_DigestUpdate(ctx, datagram.data() + kRadiusHeaderBytes, length - kRadiusHeaderBytes) ==
           1 &&
       EVP_DigestUpdate(ctx, secret.data(), secret.size()) == 1 &&
       EVP_DigestFinal_ex(ctx, out.data(), &out_len) == 1 && out_len == out.size();
-  EVP_MD_CTX_free(ctx);
   if (!ok) CryptoFailure("MD5");
   return out;
 }

@@ -114,6 +114,11 @@ void Ledger::Start() {
   std::lock_guard lock(queue_mu_);
   if (thread_.joinable()) return;
   stopping_ = false;
+  {
+    std::lock_guard commit_lock(commit_mu_);
+    building_done_ = false;
+  }
+  committer_ = std::thread([this] { RunCommitter(); });
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -141,6 +146,12 @@ void Ledger::Stop() {
   }
   queue_cv_.notify_all();
   thread_.join();
+  {
+    std::lock_guard lock(commit_mu_);
+    building_done_ = true;
+  }
+  commit_cv_.notify_all();
+  committer_.join();
 }
 
 Status Ledger::SubmitUsage(std::vector<UsageRecord> records, UsageDone done,
@@ -224,6 +235,74 @@ void Ledger::Run() {
   }
 }
 
+struct Ledger::Built {
+  explicit Built(Store* store) : batch(store) {}
+  Batch batch;
+  std::vector<Item> items;
+  std::vector<UsageResult> results;
+  std::vector<Status> command_status;
+  std::vector<std::string> keys;  // dedup keys this batch claimed (in inflight_keys_)
+  size_t outbox_entries = 0;
+  uint64_t applied = 0, duplicates = 0, rejected = 0, quarantined = 0, bytes = 0, events = 0;
+};
+
+void Ledger::RunCommitter() {
+  for (;;) {
+    std::unique_ptr<Built> built;
+    {
+      std::unique_lock lock(commit_mu_);
+      commit_cv_.wait(lock, [&] { return building_done_ || !commit_queue_.empty(); });
+      if (commit_queue_.empty()) return;  // building_done_
+      built = std::move(commit_queue_.front());
+    }
+    Commit(built.get());
+    {
+      std::lock_guard lock(commit_mu_);
+      for (const std::string& k : built->keys) inflight_keys_.erase(k);
+      commit_queue_.pop_front();
+    }
+    commit_cv_.notify_all();  // a builder waiting for room
+  }
+}
+
+void Ledger::Commit(Built* b) {
+  if (b->batch.count() > 0) {
+    auto t0 = std::chrono::steady_clock::now();
+    Status st = store_->Write(&b->batch);
+    if (!st.ok()) {
+      std::fprintf(stderr, "ryuryo: fatal: %s\n", st.ToString().c_str());
+      std::abort();
+    }
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    size_t k = 0;
+    while (k < LedgerStats::kCommitBuckets - 1 && secs > LedgerStats::kCommitBoundsS[k]) ++k;
+    stats_.commit_hist[k].fetch_add(1, std::memory_order_relaxed);
+    stats_.commit_count.fetch_add(1, std::memory_order_relaxed);
+    stats_.commit_sum_us.fetch_add(static_cast<uint64_t>(secs * 1e6), std::memory_order_relaxed);
+    stats_.batches.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  if (b->outbox_entries > 0 && outbox_committed_) outbox_committed_();
+
+  // Durable: count, then answer (so /metrics read after an ack already shows it).
+  stats_.records_applied.fetch_add(b->applied, std::memory_order_relaxed);
+  stats_.records_duplicate.fetch_add(b->duplicates, std::memory_order_relaxed);
+  stats_.records_rejected.fetch_add(b->rejected, std::memory_order_relaxed);
+  stats_.records_quarantined.fetch_add(b->quarantined, std::memory_order_relaxed);
+  stats_.bytes_applied.fetch_add(b->bytes, std::memory_order_relaxed);
+  stats_.events.fetch_add(b->events, std::memory_order_relaxed);
+  for (size_t i = 0; i < b->items.size(); ++i) {
+    Item& it = b->items[i];
+    if (it.command) {
+      if (it.command_done) it.command_done(b->command_status[i]);
+      continue;
+    }
+    UsageResult& res = b->results[i];
+    std::sort(res.rejected.begin(), res.rejected.end());
+    if (it.usage_done) it.usage_done(std::move(res));
+  }
+}
+
 void Ledger::ProcessBatch(std::vector<Item>* items) {
   const Millis now = clock_();
   // 0. Adapters' producers turn their input into records (the meter is read without the lock:
@@ -266,10 +345,20 @@ void Ledger::ProcessBatch(std::vector<Item>* items) {
   }
   // Producers' records are exactly-once by construction (the state that made them commits with
   // them): they are not looked up in the store's dedup keys.
+  // Keys of batches built but not committed yet are not in the store: they count as applied.
+  // Checked BEFORE the store lookup: the committer forgets a key only after its write, so a key
+  // not found here is either new or already readable from the store.
+  std::vector<bool> inflight(refs.size(), false);
+  {
+    std::lock_guard lock(commit_mu_);
+    if (!inflight_keys_.empty()) {
+      for (size_t k = 0; k < refs.size(); ++k) inflight[k] = inflight_keys_.count(keys[k]) > 0;
+    }
+  }
   std::vector<std::string> lookup_keys;
   std::vector<size_t> lookup_ref;  // index into refs
   for (size_t k = 0; k < refs.size(); ++k) {
-    if ((*items)[refs[k].item].producer) continue;
+    if ((*items)[refs[k].item].producer || inflight[k]) continue;
     lookup_keys.push_back(keys[k]);
     lookup_ref.push_back(k);
   }
@@ -279,6 +368,10 @@ void Ledger::ProcessBatch(std::vector<Item>* items) {
   for (size_t i = 0; i < lookup_ref.size() && i < looked_up.size(); ++i) {
     states[lookup_ref[i]] = looked_up[i];
   }
+  for (size_t k = 0; k < refs.size(); ++k) {
+    if (inflight[k]) states[k] = DedupState::kApplied;
+  }
+
   if (!st.ok()) {
     std::fprintf(stderr, "ryuryo: fatal: %s\n", st.ToString().c_str());
     std::abort();
@@ -299,7 +392,8 @@ void Ledger::ProcessBatch(std::vector<Item>* items) {
   }
 
   // 2. Apply under the write lock; serialise what changed while it is consistent.
-  Batch batch(store_);
+  auto built = std::make_unique<Built>(store_);
+  Batch& batch = built->batch;
   Effects fx;
   std::vector<Status> command_status(items->size());
   std::vector<Zone> zones(fresh.size());
@@ -424,50 +518,33 @@ void Ledger::ProcessBatch(std::vector<Item>* items) {
 
   for (const CommitHook& hook : commit_hooks_) hook(&batch);
 
-  if (batch.count() > 0) {
-    auto t0 = std::chrono::steady_clock::now();
-    st = store_->Write(&batch);
-    if (!st.ok()) {
-      std::fprintf(stderr, "ryuryo: fatal: %s\n", st.ToString().c_str());
-      std::abort();
-    }
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    size_t b = 0;
-    while (b < LedgerStats::kCommitBuckets - 1 && secs > LedgerStats::kCommitBoundsS[b]) ++b;
-    stats_.commit_hist[b].fetch_add(1, std::memory_order_relaxed);
-    stats_.commit_count.fetch_add(1, std::memory_order_relaxed);
-    stats_.commit_sum_us.fetch_add(static_cast<uint64_t>(secs * 1e6), std::memory_order_relaxed);
-    stats_.batches.fetch_add(1, std::memory_order_relaxed);
-  }
-
-  if (outbox_entries > 0 && outbox_committed_) outbox_committed_();
-
-  // 4. Durable: count, then answer (so /metrics read after an ack already shows it).
-  uint64_t applied = 0, dups = 0, rejected = 0, quarantined = 0;
+  // 4. Hand the batch to the committer, which answers after its commit.
+  built->outbox_entries = outbox_entries;
   for (size_t i = 0; i < items->size(); ++i) {
     if ((*items)[i].command) continue;
     const UsageResult& res = results[i];
-    applied += res.accepted - res.quarantined;
-    dups += res.duplicates;
-    rejected += res.rejected.size();
-    quarantined += res.quarantined;
+    built->applied += res.accepted - res.quarantined;
+    built->duplicates += res.duplicates;
+    built->rejected += res.rejected.size();
+    built->quarantined += res.quarantined;
   }
-  stats_.records_applied.fetch_add(applied, std::memory_order_relaxed);
-  stats_.records_duplicate.fetch_add(dups, std::memory_order_relaxed);
-  stats_.records_rejected.fetch_add(rejected, std::memory_order_relaxed);
-  stats_.records_quarantined.fetch_add(quarantined, std::memory_order_relaxed);
-  stats_.bytes_applied.fetch_add(bytes, std::memory_order_relaxed);
-  stats_.events.fetch_add(fx.events.size(), std::memory_order_relaxed);
-  for (size_t i = 0; i < items->size(); ++i) {
-    Item& it = (*items)[i];
-    if (it.command) {
-      if (it.command_done) it.command_done(command_status[i]);
-      continue;
+  built->bytes = bytes;
+  built->events = fx.events.size();
+  built->results = std::move(results);
+  built->command_status = std::move(command_status);
+  built->items = std::move(*items);
+  for (size_t f = 0; f < fresh.size(); ++f) {
+    if (fx.outcomes[f].kind != RecordOutcome::Kind::kRejected) {
+      built->keys.push_back(keys[fresh_ref[f]]);
     }
-    UsageResult& res = results[i];
-    std::sort(res.rejected.begin(), res.rejected.end());
-    if (it.usage_done) it.usage_done(std::move(res));
   }
+  {
+    std::unique_lock lock(commit_mu_);
+    commit_cv_.wait(lock, [&] { return commit_queue_.size() < options_.commit_queue_max; });
+    for (const std::string& k : built->keys) inflight_keys_.insert(k);
+    commit_queue_.push_back(std::move(built));
+  }
+  commit_cv_.notify_all();
 }
 
 }  // namespace ryuryo::store

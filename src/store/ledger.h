@@ -1,11 +1,14 @@
 // Ledger: the meter and its store driven by one writer thread with group commit (DESIGN §3).
 //
 // Adapters submit usage and commands from any thread; the ledger thread takes everything that
-// queued up while the previous commit was in flight (at most `batch_records_max` records), drops
-// duplicates (within the batch and against the store's dedup keys), applies the rest to the
-// meter, writes ONE synced RocksDB batch with all of it (records' dedup keys, changed lines and
-// pools, audit trail, rollups, events, outbox entries), and only then calls the submitters'
-// callbacks. So an ack (HTTP 200, RADIUS Accounting-Response) always means durable.
+// queued up while the previous batch was being built (at most `batch_records_max` records), drops
+// duplicates (within the batch, against the batches still being committed, and against the
+// store's dedup keys), applies the rest to the meter and builds ONE RocksDB write batch with all
+// of it (records' dedup keys, changed lines and pools, audit trail, rollups, events, outbox
+// entries, adapter state). A second thread, the committer, writes the batches in order, each
+// with a synced WAL, and only then calls their submitters' callbacks. So an ack (HTTP 200, RADIUS
+// Accounting-Response) always means durable; and while one batch waits for the disk, the next
+// is being built (at most `commit_queue_max` batches wait for the committer).
 //
 // The thread also ticks the meter once a second so that resets and expiries commit with no
 // traffic. Reads of the in-memory state take a shared lock (Read()); they may see a batch a few
@@ -25,6 +28,7 @@
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "core/meter.h"
@@ -38,6 +42,7 @@ struct LedgerOptions {
   size_t batch_records_max = 4096;    // records applied and committed together at most
   size_t queue_records_max = 1 << 20;  // records waiting; beyond it submitters get 503
   int64_t tick_interval_ms = 1000;
+  size_t commit_queue_max = 2;  // built batches waiting for the committer
 };
 
 struct UsageResult {
@@ -137,8 +142,12 @@ class Ledger {
     size_t producer_records_max = 0;
     size_t weight() const { return records.size() + producer_records_max; }  // queue records
   };
+  // A batch built and applied to the meter, waiting for its commit.
+  struct Built;
   void Run();
+  void RunCommitter();
   void ProcessBatch(std::vector<Item>* items);
+  void Commit(Built* built);
 
   Meter* meter_;
   Store* store_;
@@ -155,6 +164,14 @@ class Ledger {
   size_t queued_records_ = 0;
   bool stopping_ = false;
   std::thread thread_;
+
+  std::mutex commit_mu_;
+  std::condition_variable commit_cv_;
+  std::deque<std::unique_ptr<Built>> commit_queue_;
+  bool building_done_ = false;  // the ledger thread has exited: the committer drains and ends
+  std::thread committer_;
+  // Dedup keys of the batches built but not yet committed (the store cannot see them yet).
+  std::unordered_set<std::string> inflight_keys_;  // guarded by commit_mu_
 
   uint64_t next_audit_seq_ = 1;
   uint64_t next_quarantine_seq_ = 1;
