@@ -17,9 +17,10 @@ $(BUILD)/build.ninja: CMakeLists.txt | deps
 build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
-# Starts the server on the demo catalog (examples/ryuryo.toml) with its store in ./data.
+# Starts the server on the demo catalog (examples/ryuryo.toml) with its store in ./data, and
+# `ryuryo simulate` sending it RADIUS accounting for the demo lines (scripts/run-demo.sh).
 run: build
-	./$(BUILD)/ryuryo serve --config examples/ryuryo.toml
+	bash scripts/run-demo.sh $(BUILD) examples/ryuryo.toml
 
 test: build
 	ctest --test-dir $(BUILD) -j 2 --output-on-failure --timeout 900

@@ -4,6 +4,7 @@
 #   2. resident memory per provisioned line and restart time at 1M lines
 #   3. durable ingest over HTTP with 1,000-record batches (bench/ingest_load.cc)
 #   4. GET usage latency under load (wrk)
+#   5. RADIUS accounting: ryuryo vs FreeRADIUS (detail file, SQLite), `ryuryo simulate` as the load
 set -euo pipefail
 BUILD=${1:-build}
 LINES=${BENCH_LINES:-1000000}
@@ -43,3 +44,9 @@ for conns in 4 32; do
     "http://127.0.0.1:$port/v1/lines/line-7/usage" | sed -n '/Latency Distribution/,/Transfer/p'
 done
 echo "server RSS: $(ps -o rss= -p $server_pid) KiB"
+kill "$server_pid"
+wait "$server_pid" 2>/dev/null || true
+server_pid=
+
+echo "## 5. RADIUS accounting: durably acknowledged Accounting-Requests/s (bench/radius_bench.sh)"
+bash "$here/bench/radius_bench.sh" "$BUILD"

@@ -1,10 +1,11 @@
 #include "app/simulate_cmd.h"
 
-#include <CLI/CLI.hpp>
 #include <signal.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -105,8 +106,8 @@ Status Http(const std::string& method, const std::string& url, const std::string
   if (resp.status >= 400) {
     std::string msg = resp.body;
     if (!out->is_discarded() && out->contains("error")) msg = (*out)["error"].value("message", "");
-    return Status::Unavailable(method + " " + url + ": HTTP " + std::to_string(resp.status) +
-                               ": " + msg);
+    return Status::Unavailable(method + " " + url + ": HTTP " + std::to_string(resp.status) + ": " +
+                               msg);
   }
   if (out->is_discarded()) return Status::Unavailable(method + " " + url + ": not JSON");
   return Status::Ok();
@@ -381,8 +382,9 @@ int SimulateCommand::Run() {
     if (Status st = Provision(TrimSlash(o.server), token, o.provision_plan, lines); !st.ok()) {
       return Fail(st);
     }
-    if (!o.as_json) std::fprintf(stderr, "provisioned %zu lines on plan %s\n", lines.size(),
-                                 o.provision_plan.c_str());
+    if (!o.as_json)
+      std::fprintf(stderr, "provisioned %zu lines on plan %s\n", lines.size(),
+                   o.provision_plan.c_str());
   }
 
   sim::ClientOptions co;
@@ -403,7 +405,8 @@ int SimulateCommand::Run() {
   if (progress_ms > 0) {
     co.progress_interval_ms = progress_ms;
     co.progress = [&zone](const sim::ClientStats& s) {
-      std::fprintf(stderr, "%.0f s: %s acknowledged (%.0f/s), %llu in flight, %llu timed out, "
+      std::fprintf(stderr,
+                   "%.0f s: %s acknowledged (%.0f/s), %llu in flight, %llu timed out, "
                    "simulated %s\n",
                    s.elapsed_s, Thousands(s.acknowledged).c_str(), s.acked_per_s(),
                    static_cast<unsigned long long>(s.in_flight),
@@ -413,7 +416,8 @@ int SimulateCommand::Run() {
     };
   }
 
-  struct sigaction sa {}, old_int{}, old_term{};
+  struct sigaction sa {
+  }, old_int{}, old_term{};
   sa.sa_handler = OnSignal;
   sigemptyset(&sa.sa_mask);
   ::sigaction(SIGINT, &sa, &old_int);
@@ -486,9 +490,8 @@ int SimulateCommand::Run() {
     std::printf("ryuryo simulate: %zu lines on %u NAS -> %s\n", lines.size(), o.nas,
                 o.radius.c_str());
     std::printf("requests    %s sent, %s acknowledged (%.2f%%), %s timed out, %s retransmitted\n",
-                Thousands(stats.requests).c_str(), Thousands(stats.acknowledged).c_str(),
-                acked_pct, Thousands(stats.timed_out).c_str(),
-                Thousands(stats.retransmitted).c_str());
+                Thousands(stats.requests).c_str(), Thousands(stats.acknowledged).c_str(), acked_pct,
+                Thousands(stats.timed_out).c_str(), Thousands(stats.retransmitted).c_str());
     std::printf("rate        %s acknowledged/s over %.2f s\n",
                 Thousands(static_cast<uint64_t>(stats.acked_per_s())).c_str(), stats.elapsed_s);
     std::printf("latency     p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms\n",
@@ -508,8 +511,7 @@ int SimulateCommand::Run() {
     if (stats.responses_unmatched + stats.responses_invalid + stats.send_errors > 0) {
       std::printf("other       %s unmatched and %s invalid responses, %s send errors\n",
                   Thousands(stats.responses_unmatched).c_str(),
-                  Thousands(stats.responses_invalid).c_str(),
-                  Thousands(stats.send_errors).c_str());
+                  Thousands(stats.responses_invalid).c_str(), Thousands(stats.send_errors).c_str());
     }
   }
   return stats.timed_out > 0 ? 2 : 0;

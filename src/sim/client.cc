@@ -23,6 +23,9 @@ namespace {
 constexpr int kSocketBufferBytes = 4 << 20;
 // The longest the loop sleeps without looking at the clock.
 constexpr int64_t kPollNsMax = 50'000'000;
+// Paced messages due within this much are sent now: a wakeup per millisecond at most instead of
+// one per request (at 20,000 requests/s precise pacing costs more CPU than the requests do).
+constexpr double kPacingSlackMs = 1.0;
 
 int64_t SteadyNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -83,7 +86,7 @@ class Runner {
   // Sends what is due; returns the ns until the next message is due, or -1 if nothing is
   // waiting on the clock (the window is full, or the model has ended).
   Status Fill(int64_t now, int64_t* wait_ns);
-  void Flush(Socket& s, uint32_t index);
+  void Flush(Socket& s);
   void Release(uint32_t slot, int64_t now);
   int64_t DueInNs(const Message& m, int64_t now) const;
 
@@ -153,7 +156,7 @@ int64_t Runner::DueInNs(const Message& m, int64_t now) const {
     const double due_ms = static_cast<double>(stats_->requests) * 1e3 / o_.rate_per_s;
     wait_ms = std::max(wait_ms, due_ms - elapsed_ms);
   }
-  return wait_ms <= 0 ? 0 : static_cast<int64_t>(wait_ms * 1e6) + 1;
+  return wait_ms <= kPacingSlackMs ? 0 : static_cast<int64_t>(wait_ms * 1e6) + 1;
 }
 
 Status Runner::Fill(int64_t now, int64_t* wait_ns) {
@@ -207,7 +210,7 @@ Status Runner::Fill(int64_t now, int64_t* wait_ns) {
   return Status::Ok();
 }
 
-void Runner::Flush(Socket& s, uint32_t index) {
+void Runner::Flush(Socket& s) {
   while (!s.out.empty()) {
     mmsghdr msgs[kClientBatchMax];
     iovec iov[kClientBatchMax];
@@ -319,14 +322,16 @@ Status Runner::Run() {
       model_->Finish();
       finishing_ = true;
     }
-    for (uint32_t i = 0; i < sockets_.size(); ++i) Receive(sockets_[i], i, now);
+    for (uint32_t i = 0; i < sockets_.size(); ++i) {
+      if (fds[i].revents & (POLLIN | POLLERR)) Receive(sockets_[i], i, now);
+    }
     now = SteadyNs();
     Expire(now);
     int64_t wait_ns = -1;
     RYURYO_RETURN_IF_ERROR(Fill(now, &wait_ns));
     bool pending_out = false;
     for (uint32_t i = 0; i < sockets_.size(); ++i) {
-      Flush(sockets_[i], i);
+      Flush(sockets_[i]);
       pending_out |= !sockets_[i].out.empty();
     }
     if (model_done_ && in_flight_ == 0) break;
@@ -348,13 +353,14 @@ Status Runner::Run() {
     }
     timeout_ns = std::max<int64_t>(timeout_ns, 0);
     for (uint32_t i = 0; i < sockets_.size(); ++i) {
-      fds[i] = {sockets_[i].fd, static_cast<short>(POLLIN | (sockets_[i].out.empty() ? 0 : POLLOUT)),
-                0};
+      fds[i] = {sockets_[i].fd,
+                static_cast<short>(POLLIN | (sockets_[i].out.empty() ? 0 : POLLOUT)), 0};
     }
-    if (pending_out && timeout_ns == 0) continue;
     timespec ts{static_cast<time_t>(timeout_ns / 1'000'000'000),
                 static_cast<long>(timeout_ns % 1'000'000'000)};
-    ::ppoll(fds.data(), fds.size(), &ts, nullptr);
+    if (::ppoll(fds.data(), fds.size(), &ts, nullptr) <= 0) {
+      for (pollfd& p : fds) p.revents = 0;
+    }
   }
   stats_->in_flight = 0;
   stats_->elapsed_s = static_cast<double>(last_answer_ns_ - start_ns_) / 1e9;

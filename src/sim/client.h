@@ -19,6 +19,7 @@
 //    future (wall time) waits for it. So a time-compressed run catches up with the present and
 //    then continues in real time, and a server never sees an event from the future.
 //  - rate_per_s > 0: at most that many new requests per second (copies and retransmits extra).
+//  Paced messages go out in bursts of up to 1 ms (a message due within 1 ms is sent now).
 //
 // Latency is measured from a request's first transmission to its acknowledgement.
 //
@@ -76,7 +77,7 @@ struct ClientStats {
   uint64_t responses_unmatched = 0;
   uint64_t responses_invalid = 0;
   uint64_t send_errors = 0;  // e.g. ICMP port unreachable reported on the socket
-  uint64_t unsent = 0;  // left in the model at the end of the run with an event time to come
+  uint64_t unsent = 0;       // left in the model at the end of the run with an event time to come
   uint64_t in_flight = 0;    // at the time of a progress report; 0 at the end
   double elapsed_s = 0;      // wall time from the first send until the last answer or give-up
   Millis sim_time = 0;       // event time of the latest message sent

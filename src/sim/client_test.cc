@@ -87,8 +87,7 @@ class Responder {
     resp.identifier = req.identifier;
     std::string out;
     EXPECT_TRUE(radius::EncodeResponse(resp, req.authenticator, answer_secret_, &out).ok());
-    ::sendto(fd_, out.data(), out.size(), 0, reinterpret_cast<const sockaddr*>(&from),
-             sizeof from);
+    ::sendto(fd_, out.data(), out.size(), 0, reinterpret_cast<const sockaddr*>(&from), sizeof from);
   }
   void Loop() {
     std::vector<Held> held;
@@ -110,9 +109,14 @@ class Responder {
           seen_.push_back({wire, ntohs(from.sin_port)});
         }
         switch (decide_(req, wire)) {
-          case Action::kAnswer: Answer(wire, from); break;
-          case Action::kHold: held.push_back({wire, from}); break;
-          case Action::kDrop: break;
+          case Action::kAnswer:
+            Answer(wire, from);
+            break;
+          case Action::kHold:
+            held.push_back({wire, from});
+            break;
+          case Action::kDrop:
+            break;
         }
         max_held_ = std::max(max_held_.load(), held.size());
       }

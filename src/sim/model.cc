@@ -26,8 +26,8 @@ struct App {
   double weight;    // how often a session uses it
 };
 constexpr App kApps[] = {
-    {"video", 2.5e6, 0.03, 20},  {"social", 0.8e6, 0.12, 30},    {"web", 0.5e6, 0.08, 25},
-    {"maps", 0.25e6, 0.10, 8},   {"messaging", 0.04e6, 0.45, 12}, {"updates", 8e6, 0.01, 5},
+    {"video", 2.5e6, 0.03, 20}, {"social", 0.8e6, 0.12, 30},     {"web", 0.5e6, 0.08, 25},
+    {"maps", 0.25e6, 0.10, 8},  {"messaging", 0.04e6, 0.45, 12}, {"updates", 8e6, 0.01, 5},
 };
 constexpr size_t kAppCount = sizeof(kApps) / sizeof(kApps[0]);
 // Per report, the chance that the user moves on to another app.
@@ -49,14 +49,17 @@ uint64_t SplitMix64(uint64_t* state) {
 
 uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
-Millis FloorSecond(Millis t) { return t - ((t % kMillisPerSecond) + kMillisPerSecond) % kMillisPerSecond; }
+Millis FloorSecond(Millis t) {
+  return t - ((t % kMillisPerSecond) + kMillisPerSecond) % kMillisPerSecond;
+}
 
 bool AllDigits(const std::string& s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 Status CheckProbability(const char* name, double p) {
-  if (!(p >= 0 && p <= 1)) return Status::InvalidArgument(std::string(name) + ": must be in [0, 1]");
+  if (!(p >= 0 && p <= 1))
+    return Status::InvalidArgument(std::string(name) + ": must be in [0, 1]");
   return Status::Ok();
 }
 
@@ -80,8 +83,8 @@ Status Model::Create(const ModelOptions& options, std::vector<SimLine> lines,
   if (!(options.volume_scale > 0 && options.volume_scale <= kVolumeScaleMax)) {
     return Status::InvalidArgument("volume scale: must be above 0 and at most 1000000");
   }
-  if (options.start < 0 || options.start > kMillisPerDay * 365 * 8000) {
-    return Status::InvalidArgument("start: out of range");
+  if (options.start < 0 || options.start > kSimStartMsMax) {
+    return Status::InvalidArgument("start: must be from 1970 to 2105 (Event-Timestamp is 32 bits)");
   }
   RYURYO_RETURN_IF_ERROR(CheckProbability("retransmit", options.faults.retransmit));
   RYURYO_RETURN_IF_ERROR(CheckProbability("duplicate", options.faults.duplicate));
@@ -159,8 +162,8 @@ double Model::Activity(uint32_t line, Millis t) {
     z.offset_s = z.zone.OffsetSecondsAt(t);
   }
   const Millis local = t + z.offset_s * kMillisPerSecond;
-  const double h =
-      static_cast<double>(((local % kMillisPerDay) + kMillisPerDay) % kMillisPerDay) / kMillisPerHour;
+  const double h = static_cast<double>(((local % kMillisPerDay) + kMillisPerDay) % kMillisPerDay) /
+                   kMillisPerHour;
   const int h0 = static_cast<int>(h) % 24;
   const double f = h - std::floor(h);
   return kActivityByHour[h0] * (1 - f) + kActivityByHour[(h0 + 1) % 24] * f;
@@ -278,7 +281,8 @@ void Model::Process(const Event& e) {
 }
 
 void Model::StartSession(uint32_t line, Millis t) {
-  if (finished_ || (options_.sessions_max != 0 && stats_.sessions_started >= options_.sessions_max)) {
+  if (finished_ ||
+      (options_.sessions_max != 0 && stats_.sessions_started >= options_.sessions_max)) {
     return;  // the line stays idle
   }
   const uint32_t nas = static_cast<uint32_t>(NextRandom() % options_.nas_count);
@@ -313,7 +317,6 @@ void Model::StartSession(uint32_t line, Millis t) {
     }
     pick -= kApps[i].weight;
   }
-  ls.in_session = true;
   Report(line, t, Message::Kind::kStart);
   const Millis next = t + Millis{options_.interim_interval_s} * kMillisPerSecond;
   if (next < s.ends_at) {
@@ -330,9 +333,9 @@ void Model::GenerateTraffic(uint32_t line, Millis until) {
   const double activity = Activity(line, s.traffic_until);
   if (Uniform() < kAppSwitchChance) s.app = static_cast<uint8_t>(NextRandom() % kAppCount);
   const App& app = kApps[s.app];
-  const double duty = 0.05 + 0.55 * Uniform();  // share of the time the app moves data
-  const double down = app.down_bps / 8 * seconds * duty * (0.4 + 0.6 * activity) *
-                      options_.volume_scale;
+  const double duty = 0.02 + 0.3 * Uniform();  // share of the time the app moves data
+  const double down =
+      app.down_bps / 8 * seconds * duty * (0.4 + 0.6 * activity) * options_.volume_scale;
   const double up = down * app.up_share * (0.7 + 0.6 * Uniform());
   const uint64_t down_bytes = static_cast<uint64_t>(down);
   const uint64_t up_bytes = static_cast<uint64_t>(up);
@@ -361,13 +364,20 @@ void Model::Report(uint32_t line, Millis t, Message::Kind kind) {
   s.reported_up = s.up;
   s.reported_down = s.down;
   switch (kind) {
-    case Message::Kind::kStart: ++stats_.starts; break;
-    case Message::Kind::kInterim: ++stats_.interims; break;
-    case Message::Kind::kStop: ++stats_.stops; break;
-    case Message::Kind::kAccountingOn: break;
+    case Message::Kind::kStart:
+      ++stats_.starts;
+      break;
+    case Message::Kind::kInterim:
+      ++stats_.interims;
+      break;
+    case Message::Kind::kStop:
+      ++stats_.stops;
+      break;
+    case Message::Kind::kAccountingOn:
+      break;
   }
-  const bool hold = kind == Message::Kind::kInterim && held_.count(line) == 0 &&
-                    Chance(options_.faults.reorder);
+  const bool hold =
+      kind == Message::Kind::kInterim && held_.count(line) == 0 && Chance(options_.faults.reorder);
   if (hold) {
     CountRequest(&m);
     m.reordered = true;
@@ -375,8 +385,7 @@ void Model::Report(uint32_t line, Millis t, Message::Kind kind) {
     held_.emplace(line, std::move(m));
     return;
   }
-  const bool duplicate =
-      kind == Message::Kind::kInterim && Chance(options_.faults.duplicate);
+  const bool duplicate = kind == Message::Kind::kInterim && Chance(options_.faults.duplicate);
   Message copy;
   if (duplicate) copy = m;
   Emit(std::move(m));
@@ -416,7 +425,6 @@ void Model::EndSession(uint32_t line) {
   active[s.nas_slot] = moved;
   state_[moved].session.nas_slot = s.nas_slot;
   active.pop_back();
-  ls.in_session = false;
   ++ls.epoch;  // events of this session are stale from now on
 }
 
@@ -459,10 +467,18 @@ radius::Packet Model::ToPacket(const Message& m) const {
   auto& a = p.attributes;
   uint32_t status = kAcctStatusInterimUpdate;
   switch (m.kind) {
-    case Message::Kind::kStart: status = kAcctStatusStart; break;
-    case Message::Kind::kInterim: status = kAcctStatusInterimUpdate; break;
-    case Message::Kind::kStop: status = kAcctStatusStop; break;
-    case Message::Kind::kAccountingOn: status = kAcctStatusAccountingOn; break;
+    case Message::Kind::kStart:
+      status = kAcctStatusStart;
+      break;
+    case Message::Kind::kInterim:
+      status = kAcctStatusInterimUpdate;
+      break;
+    case Message::Kind::kStop:
+      status = kAcctStatusStop;
+      break;
+    case Message::Kind::kAccountingOn:
+      status = kAcctStatusAccountingOn;
+      break;
   }
   a.reserve(20);
   a.push_back(Uint32Attribute(kAcctStatusType, status));
@@ -473,7 +489,8 @@ radius::Packet Model::ToPacket(const Message& m) const {
   a.push_back(Ipv4Attribute(kNasIpAddress, NasIpAddress(m.nas)));
   a.push_back(StringAttribute(kNasIdentifier, NasIdentifier(m.nas)));
   a.push_back(StringAttribute(kAcctSessionId, SessionId(m)));
-  a.push_back(Uint32Attribute(kEventTimestamp, static_cast<uint32_t>(m.event_time / kMillisPerSecond)));
+  a.push_back(
+      Uint32Attribute(kEventTimestamp, static_cast<uint32_t>(m.event_time / kMillisPerSecond)));
   a.push_back(Uint32Attribute(
       kAcctDelayTime, static_cast<uint32_t>((m.send_time - m.event_time) / kMillisPerSecond)));
   if (m.line == Message::kNoLine) return p;  // Accounting-On

@@ -8,9 +8,10 @@
 // and a higher one in the evening): the gaps between sessions are shorter and the traffic heavier
 // when people are awake. Each session uses one app at a time (video, social, web, maps,
 // messaging, updates; each with its own byte rate and upload share), switching now and then.
-// Counters are cumulative per session, as a NAS reports them: Acct-Input-Octets (from the user:
-// bytes up) and Acct-Output-Octets (bytes down) hold the low 32 bits, Acct-Input/Output-Gigawords
-// the high bits.
+// With the defaults a line in Tokyo has about 13 sessions and 0.6 GB a day (a heavy smartphone
+// user), about 80 requests a day. Counters are cumulative per session, as a NAS reports them:
+// Acct-Input-Octets (from the user: bytes up) and Acct-Output-Octets (bytes down) hold the low 32
+// bits, Acct-Input/Output-Gigawords the high bits.
 //
 // Fault injection (probabilities, each drawn per message):
 //  - retransmit: the message is marked `copies = 2`; the client sends the same datagram twice
@@ -57,6 +58,8 @@ inline constexpr uint32_t kSimNasMax = 1024;
 inline constexpr uint32_t kInterimIntervalSMin = 10;
 inline constexpr uint32_t kInterimIntervalSMax = 86'400;
 inline constexpr double kVolumeScaleMax = 1'000'000;
+// Event-Timestamp is 32-bit seconds: a start leaves a year of room before it wraps (2106).
+inline constexpr Millis kSimStartMsMax = (Millis{UINT32_MAX} - 366 * 86'400) * 1000;
 // A rebooting NAS sends Accounting-On this long after it went down.
 inline constexpr Millis kNasRebootMs = 60 * kMillisPerSecond;
 // Sessions last between these (before being cut short by a reboot or the end of the run).
@@ -98,7 +101,7 @@ struct Message {
   Millis send_time = 0;     // when the NAS sends it (>= event_time)
   uint32_t line = kNoLine;  // index into the model's lines; kNoLine for Accounting-On
   uint32_t nas = 0;
-  uint64_t session = 0;  // session ordinal, unique in the run (0, 1, 2, ...)
+  uint64_t session = 0;         // session ordinal, unique in the run (0, 1, 2, ...)
   uint64_t session_number = 0;  // the number in Acct-Session-Id
   uint64_t input_octets = 0;    // cumulative, full 64 bits (Start: 0)
   uint64_t output_octets = 0;
@@ -161,7 +164,7 @@ class Model {
   enum class EventKind : uint8_t { kSessionStart, kInterim, kStop, kNasUp };
   struct Event {
     Millis time;
-    uint64_t seq;  // ties broken by scheduling order
+    uint64_t seq;     // ties broken by scheduling order
     uint32_t target;  // line index, or NAS index for kNasUp
     uint32_t epoch;   // the line's epoch when scheduled; stale events are skipped
     EventKind kind;
@@ -175,7 +178,7 @@ class Model {
     uint32_t framed_ip = 0;
     Millis started_at = 0;
     Millis ends_at = 0;
-    Millis traffic_until = 0;  // bytes are generated up to here
+    Millis traffic_until = 0;   // bytes are generated up to here
     uint64_t up = 0, down = 0;  // cumulative, generated
     uint64_t reported_up = 0, reported_down = 0;
     uint8_t app = 0;
@@ -183,7 +186,6 @@ class Model {
   struct LineState {
     uint32_t zone = 0;  // index into zones_
     uint32_t epoch = 0;
-    bool in_session = false;
     Session session;
   };
   struct ZoneCache {
@@ -203,8 +205,8 @@ class Model {
   void RebootNas(uint32_t nas, Millis t);
   void ScheduleNextSession(uint32_t line, Millis after);
   void GenerateTraffic(uint32_t line, Millis until);
-  void CountRequest(Message* m);  // counts a new packet, draws a retransmit
-  void Emit(Message m);           // CountRequest, then queues it
+  void CountRequest(Message* m);             // counts a new packet, draws a retransmit
+  void Emit(Message m);                      // CountRequest, then queues it
   double Activity(uint32_t line, Millis t);  // diurnal activity, 0..1
   uint64_t NextRandom();
   double Uniform();  // [0, 1)

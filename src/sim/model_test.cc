@@ -188,10 +188,10 @@ TEST(ModelTest, PacketCarriesEveryAttribute) {
         if (msg.kind == Message::Kind::kInterim) {
           EXPECT_EQ(u32(radius::kAcctStatusType), radius::kAcctStatusInterimUpdate);
         }
-        const uint64_t in = (uint64_t{u32(radius::kAcctInputGigawords)} << 32) |
-                            u32(radius::kAcctInputOctets);
-        const uint64_t out = (uint64_t{u32(radius::kAcctOutputGigawords)} << 32) |
-                             u32(radius::kAcctOutputOctets);
+        const uint64_t in =
+            (uint64_t{u32(radius::kAcctInputGigawords)} << 32) | u32(radius::kAcctInputOctets);
+        const uint64_t out =
+            (uint64_t{u32(radius::kAcctOutputGigawords)} << 32) | u32(radius::kAcctOutputOctets);
         EXPECT_EQ(in, msg.input_octets);
         EXPECT_EQ(out, msg.output_octets);
         EXPECT_EQ(u32(radius::kAcctSessionTime), msg.session_time_s);
@@ -311,8 +311,8 @@ TEST(ModelTest, FaultsHappenAsAsked) {
         for (size_t j = 0; j < k; ++j) overtaken |= msgs[idx[j]].event_time > cur.event_time;
         size_t b = idx[k];
         while (b > 0 && msgs[b - 1].reordered) --b;
-        const bool after_reboot = b > 0 && msgs[b - 1].kind == Message::Kind::kAccountingOn &&
-                                  msgs[b - 1].nas == cur.nas;
+        const bool after_reboot =
+            b > 0 && msgs[b - 1].kind == Message::Kind::kAccountingOn && msgs[b - 1].nas == cur.nas;
         EXPECT_TRUE(overtaken || after_reboot) << "message " << idx[k];
         if (after_reboot) {
           EXPECT_EQ(cur.send_time, msgs[b - 1].event_time);
@@ -375,8 +375,8 @@ TEST(ModelTest, SessionTrackerCountsTheExpectedTotals) {
       uint32_t v = 0;
       radius::GetUint32(*radius::Find(p, radius::kAcctStatusType), &v);
       using S = radius::AccountingInput::Status;
-      in.status = v == radius::kAcctStatusStart  ? S::kStart
-                  : v == radius::kAcctStatusStop ? S::kStop
+      in.status = v == radius::kAcctStatusStart          ? S::kStart
+                  : v == radius::kAcctStatusStop         ? S::kStop
                   : v == radius::kAcctStatusAccountingOn ? S::kAccountingOn
                                                          : S::kInterim;
       in.session_id = std::string(radius::GetText(*radius::Find(p, radius::kAcctSessionId)));
@@ -468,10 +468,10 @@ TEST(ModelTest, DailyPatternFollowsLocalTime) {
       const int h = static_cast<int>((msg.event_time / kMillisPerHour + offset_h) % 24);
       ++starts_by_local_hour[h];
     }
-    const uint64_t night = starts_by_local_hour[2] + starts_by_local_hour[3] +
-                           starts_by_local_hour[4];
-    const uint64_t evening = starts_by_local_hour[19] + starts_by_local_hour[20] +
-                             starts_by_local_hour[21];
+    const uint64_t night =
+        starts_by_local_hour[2] + starts_by_local_hour[3] + starts_by_local_hour[4];
+    const uint64_t evening =
+        starts_by_local_hour[19] + starts_by_local_hour[20] + starts_by_local_hour[21];
     const uint64_t lunch = starts_by_local_hour[12];
     EXPECT_GT(evening, 3 * night) << (lines == &tokyo ? "tokyo" : "utc");
     EXPECT_GT(lunch, starts_by_local_hour[10]);
