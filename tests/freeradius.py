@@ -52,6 +52,26 @@ def free_udp_port():
         return s.getsockname()[1]
 
 
+def dirs_conf(d, modconfdir=None):
+    """The directory settings a self-contained FreeRADIUS 3 configuration in `d` starts with."""
+    return f"""prefix = /usr
+exec_prefix = /usr
+sysconfdir = /etc
+localstatedir = {d}
+sbindir = /usr/sbin
+logdir = {d}
+raddbdir = {d}
+radacctdir = {d}
+name = freeradius
+confdir = {d}
+modconfdir = {modconfdir or d}
+run_dir = {d}
+db_dir = {d}
+libdir = /usr/lib/freeradius
+pidfile = {d}/radiusd.pid
+"""
+
+
 def write_config(d, port, mode, secret=SECRET, sql_connections=SQL_CONNECTIONS):
     """Writes the configuration (and for "sql" an empty radacct database) into directory d."""
     if mode not in ("detail", "sql"):
@@ -114,22 +134,7 @@ def write_config(d, port, mode, secret=SECRET, sql_connections=SQL_CONNECTIONS):
     }
     sql"""
     text = f"""# FreeRADIUS as an accounting server ({mode}); written by tests/freeradius.py.
-prefix = /usr
-exec_prefix = /usr
-sysconfdir = /etc
-localstatedir = {d}
-sbindir = /usr/sbin
-logdir = {d}
-raddbdir = {d}
-radacctdir = {d}
-name = freeradius
-confdir = {d}
-modconfdir = {MODS_CONFIG}
-run_dir = {d}
-db_dir = {d}
-libdir = /usr/lib/freeradius
-pidfile = {d}/radiusd.pid
-max_request_time = 30
+{dirs_conf(d, MODS_CONFIG)}max_request_time = 30
 cleanup_delay = 5
 max_requests = 65536
 hostname_lookups = no

@@ -24,6 +24,7 @@ import unittest
 import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import freeradius  # noqa: E402
 import harness  # noqa: E402
 
 SECRET = "testing123"
@@ -790,22 +791,7 @@ def freeradius_conf(d, listen_port, home_port):
     """A self-contained FreeRADIUS 3 configuration: one accounting listener whose virtual server
     proxies every request to the home server `ryuryo` (127.0.0.1:home_port)."""
     return f"""
-prefix = /usr
-exec_prefix = /usr
-sysconfdir = /etc
-localstatedir = {d}
-sbindir = /usr/sbin
-logdir = {d}
-raddbdir = {d}
-radacctdir = {d}
-name = freeradius
-confdir = {d}
-modconfdir = {d}
-run_dir = {d}
-db_dir = {d}
-libdir = /usr/lib/freeradius
-pidfile = {d}/radiusd.pid
-max_request_time = 30
+{freeradius.dirs_conf(d)}max_request_time = 30
 cleanup_delay = 5
 max_requests = 1024
 hostname_lookups = no

@@ -225,8 +225,8 @@ RadiusAccountingServer::RadiusAccountingServer(store::Ledger* ledger,
       cache_(std::make_unique<RetransmitCache>(options_.retransmit_cache_max,
                                                options_.retransmit_cache_ms)) {
   options_.recv_burst_max = std::clamp<size_t>(options_.recv_burst_max, 1, kRecvBurstMax);
-  for (RadiusClient& c : options_.clients) {
-    if (c.name.empty()) c.name = c.address;
+  NameClients(&options_.clients);
+  for (size_t c = 0; c < options_.clients.size(); ++c) {
     client_stats_.push_back(std::make_unique<RadiusClientStats>());
   }
 }
@@ -236,11 +236,22 @@ RadiusAccountingServer::~RadiusAccountingServer() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-const RadiusClient* RadiusAccountingServer::FindClient(std::string_view address) const {
-  for (const RadiusClient& c : options_.clients) {
-    if (c.address == address) return &c;
+size_t FindClientIndex(const std::vector<RadiusClient>& clients, std::string_view address) {
+  for (size_t c = 0; c < clients.size(); ++c) {
+    if (clients[c].address == address) return c;
   }
-  return nullptr;
+  return clients.size();
+}
+
+void NameClients(std::vector<RadiusClient>* clients) {
+  for (RadiusClient& c : *clients) {
+    if (c.name.empty()) c.name = c.address;
+  }
+}
+
+const RadiusClient* RadiusAccountingServer::FindClient(std::string_view address) const {
+  size_t c = FindClientIndex(options_.clients, address);
+  return c < options_.clients.size() ? &options_.clients[c] : nullptr;
 }
 
 Status RadiusAccountingServer::Recover() {
@@ -334,13 +345,7 @@ void RadiusAccountingServer::Run() {
     for (size_t i = 0; i < n; ++i) {
       const sockaddr_storage& from = slots.addrs[i];
       const std::string address = SourceAddress(from);
-      size_t client = options_.clients.size();
-      for (size_t c = 0; c < options_.clients.size(); ++c) {
-        if (options_.clients[c].address == address) {
-          client = c;
-          break;
-        }
-      }
+      const size_t client = FindClientIndex(options_.clients, address);
       if (client == options_.clients.size()) {
         if (ShouldLog(&unknown_source_)) {
           spdlog::warn("radius: datagram from {} dropped: not a configured client", address);

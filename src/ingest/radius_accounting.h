@@ -53,6 +53,11 @@ struct RadiusClient {
   std::string name;          // for metrics and logs; the address when empty
 };
 
+// The index of the client at `address` in `clients`, or clients.size() when none is.
+size_t FindClientIndex(const std::vector<RadiusClient>& clients, std::string_view address);
+// Gives every unnamed client its address as its name.
+void NameClients(std::vector<RadiusClient>* clients);
+
 // Limits.
 inline constexpr size_t kRadiusClientsMax = 4096;
 inline constexpr size_t kRecvBurstMax = 1024;

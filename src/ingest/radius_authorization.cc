@@ -31,8 +31,8 @@ RadiusAuthorizationServer::RadiusAuthorizationServer(const store::Ledger* ledger
                                                      RadiusAuthorizationOptions options,
                                                      radius::RadiusPolicy policy)
     : ledger_(ledger), options_(std::move(options)), policy_(std::move(policy)) {
-  for (RadiusClient& c : options_.clients) {
-    if (c.name.empty()) c.name = c.address;
+  NameClients(&options_.clients);
+  for (size_t c = 0; c < options_.clients.size(); ++c) {
     stats_.push_back(std::make_unique<ClientStats>());
   }
 }
@@ -71,13 +71,7 @@ void RadiusAuthorizationServer::Run() {
                              reinterpret_cast<sockaddr*>(&from), &from_len);
       if (n < 0) break;
       const std::string address = SourceAddress(from);
-      size_t client = options_.clients.size();
-      for (size_t c = 0; c < options_.clients.size(); ++c) {
-        if (options_.clients[c].address == address) {
-          client = c;
-          break;
-        }
-      }
+      const size_t client = FindClientIndex(options_.clients, address);
       if (client == options_.clients.size()) {
         uint64_t k = unknown_source_.fetch_add(1, std::memory_order_relaxed);
         if (k < kLogFirst || k % kLogEvery == 0) {
