@@ -360,8 +360,11 @@ class RetransmitTest(RadiusTestCase):
                         acct("Stop", "c-1", imsi=IMSI, up=9000, down=80000)], count=3)
         self.assertEqual(self.usage("r-imsi"), (9000, 80000))
         self.assertEqual(self.metric("ryuryo_radius_session_records_total"), 2)
-        # Each packet went out three times in a row: two duplicates each.
-        self.assertEqual(self.metric("ryuryo_radius_session_duplicates_total"), 6)
+        # Each packet went out three times in a row: two duplicates each. (A copy that happens
+        # to get the same Identifier as the one before it is an exact retransmit, answered from
+        # the cache instead of reaching the session tracker.)
+        self.assertEqual(self.metric("ryuryo_radius_session_duplicates_total") +
+                         self.metric("ryuryo_radius_acct_duplicates_total"), 6)
         self.assertEqual(self.metric("ryuryo_radius_acct_requests_total"), 9)
         self.assertEqual(self.metric("ryuryo_radius_acct_responses_total"), 9)
         self.assertEqual(self.sessions(), {})
