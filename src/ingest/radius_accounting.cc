@@ -35,9 +35,6 @@ constexpr uint8_t kProxyStateType = 33;  // RFC 2865 §5.33
 constexpr Millis kNasClockAheadMaxMs = 60'000;
 constexpr size_t kSendChunkMax = 256;
 constexpr size_t kSessionListMax = 100'000;
-// Logs of refused requests: the first ones, then one in kLogEvery.
-constexpr uint64_t kLogFirst = 20;
-constexpr uint64_t kLogEvery = 10'000;
 
 int64_t SteadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -109,24 +106,6 @@ std::string SessionStateKey(std::string_view nas, std::string_view session_id) {
   k.append(nas);
   k.append(session_id);
   return k;
-}
-
-bool ShouldLog(std::atomic<uint64_t>* counter) {
-  uint64_t n = counter->fetch_add(1, std::memory_order_relaxed);
-  return n < kLogFirst || n % kLogEvery == 0;
-}
-
-std::string PromLabel(std::string_view v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') out.push_back('\\');
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out.push_back(c);
-  }
-  return out;
 }
 
 }  // namespace

@@ -15,9 +15,6 @@ namespace ryuryo::ingest {
 
 namespace {
 
-constexpr uint64_t kLogFirst = 20;
-constexpr uint64_t kLogEvery = 10'000;
-
 bool Dropped(radius::AccessOutcome o) {
   using O = radius::AccessOutcome;
   return o == O::kDroppedMalformed || o == O::kDroppedNotAccessRequest ||
@@ -73,8 +70,7 @@ void RadiusAuthorizationServer::Run() {
       const std::string address = SourceAddress(from);
       const size_t client = FindClientIndex(options_.clients, address);
       if (client == options_.clients.size()) {
-        uint64_t k = unknown_source_.fetch_add(1, std::memory_order_relaxed);
-        if (k < kLogFirst || k % kLogEvery == 0) {
+        if (ShouldLog(&unknown_source_)) {
           spdlog::warn("radius: Access-Request from {} dropped: not a configured client", address);
         }
         continue;
@@ -97,8 +93,7 @@ void RadiusAuthorizationServer::Run() {
       stats_[client]->outcomes[static_cast<size_t>(r.outcome)].fetch_add(
           1, std::memory_order_relaxed);
       if (Dropped(r.outcome)) {
-        uint64_t k = drop_logs.fetch_add(1, std::memory_order_relaxed);
-        if (k < kLogFirst || k % kLogEvery == 0) {
+        if (ShouldLog(&drop_logs)) {
           spdlog::warn("radius: Access-Request from {} dropped ({}): {}", cfg.name,
                        radius::AccessOutcomeName(r.outcome), r.detail);
         }
@@ -118,7 +113,7 @@ std::string RadiusAuthorizationServer::MetricsText() const {
   for (size_t c = 0; c < options_.clients.size(); ++c) {
     for (int o = 0; o < radius::kAccessOutcomeCount; ++o) {
       out += fmt::format("ryuryo_radius_access_requests_total{{client=\"{}\",outcome=\"{}\"}} {}\n",
-                         options_.clients[c].name,
+                         PromLabel(options_.clients[c].name),
                          radius::AccessOutcomeName(static_cast<radius::AccessOutcome>(o)),
                          stats_[c]->outcomes[o].load(std::memory_order_relaxed));
     }

@@ -67,4 +67,22 @@ std::string SourceAddress(const sockaddr_storage& a) {
   return buf;
 }
 
+bool ShouldLog(std::atomic<uint64_t>* counter) {
+  uint64_t n = counter->fetch_add(1, std::memory_order_relaxed);
+  return n < kLogFirst || n % kLogEvery == 0;
+}
+
+std::string PromLabel(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out.push_back('\\');
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
 }  // namespace ryuryo::ingest

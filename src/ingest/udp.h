@@ -1,10 +1,12 @@
-// UDP sockets for the RADIUS servers.
+// What the RADIUS servers (UDP adapters) share: sockets, rate-limited logs, metric labels.
 #pragma once
 
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "core/status.h"
 
@@ -18,5 +20,14 @@ Status BindUdp(const std::string& what, const std::string& address, uint16_t por
 
 // The text form of a datagram's source address (an IPv4-mapped IPv6 address as IPv4).
 std::string SourceAddress(const sockaddr_storage& address);
+
+// Counts one more occurrence in *counter and says whether to log it: the first kLogFirst, then
+// one in kLogEvery (network input must not be able to flood the log).
+inline constexpr uint64_t kLogFirst = 20;
+inline constexpr uint64_t kLogEvery = 10'000;
+bool ShouldLog(std::atomic<uint64_t>* counter);
+
+// A Prometheus label value with backslashes, double quotes and newlines escaped.
+std::string PromLabel(std::string_view value);
 
 }  // namespace ryuryo::ingest
