@@ -241,7 +241,8 @@ struct Ledger::Built {
   std::vector<Item> items;
   std::vector<UsageResult> results;
   std::vector<Status> command_status;
-  std::vector<std::string> keys;  // dedup keys this batch claimed (in inflight_keys_)
+  // Dedup keys this batch claimed (in inflight_keys_) and the state each will have.
+  std::vector<std::pair<std::string, DedupState>> keys;
   size_t outbox_entries = 0;
   uint64_t applied = 0, duplicates = 0, rejected = 0, quarantined = 0, bytes = 0, events = 0;
 };
@@ -258,7 +259,6 @@ void Ledger::RunCommitter() {
     Commit(built.get());
     {
       std::lock_guard lock(commit_mu_);
-      for (const std::string& k : built->keys) inflight_keys_.erase(k);
       commit_queue_.pop_front();
     }
     commit_cv_.notify_all();  // a builder waiting for room
@@ -280,6 +280,12 @@ void Ledger::Commit(Built* b) {
     stats_.commit_count.fetch_add(1, std::memory_order_relaxed);
     stats_.commit_sum_us.fetch_add(static_cast<uint64_t>(secs * 1e6), std::memory_order_relaxed);
     stats_.batches.fetch_add(1, std::memory_order_relaxed);
+  }
+  // The keys are readable from the store now: forget them before anyone hears of the commit,
+  // so that a sender reacting to its answer is checked against the store.
+  if (!b->keys.empty()) {
+    std::lock_guard lock(commit_mu_);
+    for (const auto& [key, state] : b->keys) inflight_keys_.erase(key);
   }
 
   if (b->outbox_entries > 0 && outbox_committed_) outbox_committed_();
@@ -345,14 +351,21 @@ void Ledger::ProcessBatch(std::vector<Item>* items) {
   }
   // Producers' records are exactly-once by construction (the state that made them commits with
   // them): they are not looked up in the store's dedup keys.
-  // Keys of batches built but not committed yet are not in the store: they count as applied.
-  // Checked BEFORE the store lookup: the committer forgets a key only after its write, so a key
-  // not found here is either new or already readable from the store.
+  // Keys of batches built but not committed yet are not in the store: they count as the state
+  // that batch gives them (applied or quarantined). Checked BEFORE the store lookup: the
+  // committer forgets a key only after its write, so a key not found here is either new or
+  // already readable from the store.
   std::vector<bool> inflight(refs.size(), false);
+  std::vector<DedupState> inflight_state(refs.size(), DedupState::kUnseen);
   {
     std::lock_guard lock(commit_mu_);
     if (!inflight_keys_.empty()) {
-      for (size_t k = 0; k < refs.size(); ++k) inflight[k] = inflight_keys_.count(keys[k]) > 0;
+      for (size_t k = 0; k < refs.size(); ++k) {
+        auto found = inflight_keys_.find(keys[k]);
+        if (found == inflight_keys_.end()) continue;
+        inflight[k] = true;
+        inflight_state[k] = found->second;
+      }
     }
   }
   std::vector<std::string> lookup_keys;
@@ -369,7 +382,7 @@ void Ledger::ProcessBatch(std::vector<Item>* items) {
     states[lookup_ref[i]] = looked_up[i];
   }
   for (size_t k = 0; k < refs.size(); ++k) {
-    if (inflight[k]) states[k] = DedupState::kApplied;
+    if (inflight[k]) states[k] = inflight_state[k];
   }
 
   if (!st.ok()) {
@@ -381,8 +394,7 @@ void Ledger::ProcessBatch(std::vector<Item>* items) {
   for (size_t k = 0; k < refs.size(); ++k) {
     const Item& it = (*items)[refs[k].item];
     bool replay = !it.quarantine_seqs.empty();
-    if (states[k] == DedupState::kApplied ||
-        (states[k] == DedupState::kQuarantined && !replay)) {
+    if (states[k] == DedupState::kApplied || (states[k] == DedupState::kQuarantined && !replay)) {
       results[refs[k].item].duplicates++;
       if (replay) stale_quarantine.push_back(it.quarantine_seqs[refs[k].index]);
       continue;
@@ -534,14 +546,16 @@ void Ledger::ProcessBatch(std::vector<Item>* items) {
   built->command_status = std::move(command_status);
   built->items = std::move(*items);
   for (size_t f = 0; f < fresh.size(); ++f) {
-    if (fx.outcomes[f].kind != RecordOutcome::Kind::kRejected) {
-      built->keys.push_back(keys[fresh_ref[f]]);
-    }
+    const RecordOutcome::Kind kind = fx.outcomes[f].kind;
+    if (kind == RecordOutcome::Kind::kRejected) continue;
+    built->keys.emplace_back(keys[fresh_ref[f]], kind == RecordOutcome::Kind::kQuarantined
+                                                     ? DedupState::kQuarantined
+                                                     : DedupState::kApplied);
   }
   {
     std::unique_lock lock(commit_mu_);
     commit_cv_.wait(lock, [&] { return commit_queue_.size() < options_.commit_queue_max; });
-    for (const std::string& k : built->keys) inflight_keys_.insert(k);
+    for (const auto& [key, state] : built->keys) inflight_keys_[key] = state;
     commit_queue_.push_back(std::move(built));
   }
   commit_cv_.notify_all();

@@ -28,6 +28,7 @@
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -39,7 +40,7 @@
 namespace ryuryo::store {
 
 struct LedgerOptions {
-  size_t batch_records_max = 4096;    // records applied and committed together at most
+  size_t batch_records_max = 4096;     // records applied and committed together at most
   size_t queue_records_max = 1 << 20;  // records waiting; beyond it submitters get 503
   int64_t tick_interval_ms = 1000;
   size_t commit_queue_max = 2;  // built batches waiting for the committer
@@ -67,7 +68,8 @@ using CommandDone = std::function<void(Status)>;
 // a commit hook. Its records are exactly-once by construction (the state that made them commits
 // with them), so they are deduplicated within the batch but neither looked up in nor added to the
 // store's dedup keys (a quarantined one is, so that its replay works like any other).
-using Producer = std::function<void(const Meter& meter, Millis now, std::vector<UsageRecord>* records)>;
+using Producer =
+    std::function<void(const Meter& meter, Millis now, std::vector<UsageRecord>* records)>;
 // Runs on the ledger thread just before each commit: adds adapter state to the batch.
 using CommitHook = std::function<void(Batch* batch)>;
 
@@ -171,7 +173,8 @@ class Ledger {
   bool building_done_ = false;  // the ledger thread has exited: the committer drains and ends
   std::thread committer_;
   // Dedup keys of the batches built but not yet committed (the store cannot see them yet).
-  std::unordered_set<std::string> inflight_keys_;  // guarded by commit_mu_
+  // Dedup keys of batches built but not yet written, with the state they will have.
+  std::unordered_map<std::string, DedupState> inflight_keys_;  // guarded by commit_mu_
 
   uint64_t next_audit_seq_ = 1;
   uint64_t next_quarantine_seq_ = 1;
