@@ -155,12 +155,26 @@ void Meter::IndexLine(uint32_t index) {
   if (!l.msisdn.empty()) line_by_msisdn_.Put(l.msisdn, index);
   if (!l.imsi.empty()) line_by_imsi_.Put(l.imsi, index);
   if (!l.iccid.empty()) line_by_iccid_.Put(l.iccid, index);
+  if (!l.account.empty()) lines_by_account_[l.account].push_back(index);
 }
 
 void Meter::UnindexLine(const Line& l) {
   if (!l.msisdn.empty()) line_by_msisdn_.Erase(l.msisdn);
   if (!l.imsi.empty()) line_by_imsi_.Erase(l.imsi);
   if (!l.iccid.empty()) line_by_iccid_.Erase(l.iccid);
+  if (!l.account.empty()) {
+    auto it = lines_by_account_.find(l.account);
+    if (it != lines_by_account_.end()) {
+      std::erase(it->second, line_by_id_.Find(l.id));
+      if (it->second.empty()) lines_by_account_.erase(it);
+    }
+  }
+}
+
+const std::vector<uint32_t>& Meter::LinesOfAccount(std::string_view account) const {
+  static const std::vector<uint32_t> kNone;
+  auto it = lines_by_account_.find(std::string(account));
+  return it == lines_by_account_.end() ? kNone : it->second;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -201,7 +201,10 @@ class IndexSet {
     const auto& v = Normal();
     return std::binary_search(v.begin(), v.end(), index) ? 1 : 0;
   }
-  void clear() { v_.clear(); normal_ = true; }
+  void clear() {
+    v_.clear();
+    normal_ = true;
+  }
 
  private:
   const std::vector<uint32_t>& Normal() const {
@@ -288,6 +291,8 @@ class Meter {
   const Line* FindLine(std::string_view key) const;
   int64_t FindLineIndex(std::string_view key) const;  // -1 when unknown
   const Pool* FindPool(std::string_view id) const;
+  // The indexes of an account's lines, in the order they were provisioned (empty if none).
+  const std::vector<uint32_t>& LinesOfAccount(std::string_view account) const;
   const Line& line(uint32_t index) const { return *lines_[index]; }
   const Pool& pool(uint32_t index) const { return *pools_[index]; }
   size_t line_count() const { return lines_.size(); }
@@ -353,6 +358,7 @@ class Meter {
   LineIndex line_by_imsi_{[this](uint32_t i) -> std::string_view { return lines_[i]->imsi; }};
   LineIndex line_by_iccid_{[this](uint32_t i) -> std::string_view { return lines_[i]->iccid; }};
   std::unordered_map<std::string, uint32_t> pool_by_id_;
+  std::unordered_map<std::string, std::vector<uint32_t>> lines_by_account_;
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<Deadline>> deadlines_;
   Millis clock_ = 0;  // the latest `now` seen
   uint64_t next_event_seq_ = 1;

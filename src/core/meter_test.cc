@@ -1,5 +1,4 @@
 #include "core/meter.h"
-#include "core/test_util.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -17,13 +16,13 @@
 #include "core/codec.h"
 #include "core/quantity.h"
 #include "core/record.h"
+#include "core/test_util.h"
 
 namespace ryuryo {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
-
 
 std::string Utc(Millis at) { return FormatRfc3339Utc(at); }
 
@@ -2011,6 +2010,42 @@ TEST_P(MeterRandomTest, ConservationReferenceTotalsAndRecovery) {
   for (size_t i = 0; i < meter.line_count(); ++i) {
     EXPECT_EQ(EncodeLine(meter.line(i)), EncodeLine(again.line(i)));
   }
+}
+
+TEST_F(MeterTest, LinesOfAccountFollowsProvisioningAndAccountChanges) {
+  AddPlan(Monthly("m10", 10 * kGB));
+  const Millis now = T("2026-11-15T10:00:00+09:00");
+  LineSpec a1;
+  a1.id = "a1";
+  a1.plan = "m10";
+  a1.account = "alice";
+  LineSpec a2 = a1;
+  a2.id = "a2";
+  LineSpec b1 = a1;
+  b1.id = "b1";
+  b1.account = "bob";
+  PutLineSpec(a1, now);
+  PutLineSpec(a2, now);
+  PutLineSpec(b1, now);
+  auto ids = [&](std::string_view account) {
+    std::vector<std::string> out;
+    for (uint32_t i : meter().LinesOfAccount(account)) out.push_back(meter().line(i).id);
+    return out;
+  };
+  EXPECT_EQ(ids("alice"), (std::vector<std::string>{"a1", "a2"}));
+  EXPECT_EQ(ids("bob"), (std::vector<std::string>{"b1"}));
+  EXPECT_TRUE(ids("carol").empty());
+  EXPECT_TRUE(ids("").empty());
+
+  a2.account = "bob";  // moved to another account
+  PutLineSpec(a2, now);
+  EXPECT_EQ(ids("alice"), (std::vector<std::string>{"a1"}));
+  EXPECT_EQ(ids("bob"), (std::vector<std::string>{"b1", "a2"}));
+  PutLineSpec(a1, now);  // re-provisioned unchanged: listed once
+  EXPECT_EQ(ids("alice"), (std::vector<std::string>{"a1"}));
+  a1.account.clear();
+  PutLineSpec(a1, now);
+  EXPECT_TRUE(ids("alice").empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, MeterRandomTest, ::testing::Values(1, 2, 3, 42, 20261127));

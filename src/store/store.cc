@@ -28,18 +28,20 @@ enum Cf : size_t {
   kOutbox,
   kQuarantine,
   kAdapter,
+  kAccounts,
   kCfCount
 };
 const char* const kCfNames[kCfCount] = {rocksdb::kDefaultColumnFamilyName.c_str(),
-                                         "lines",
-                                         "pools",
-                                         "dedup",
-                                         "rollup",
-                                         "audit",
-                                         "events",
-                                         "outbox",
-                                         "quarantine",
-                                         "adapter"};
+                                        "lines",
+                                        "pools",
+                                        "dedup",
+                                        "rollup",
+                                        "audit",
+                                        "events",
+                                        "outbox",
+                                        "quarantine",
+                                        "adapter",
+                                        "accounts"};
 
 Millis WallNow() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -293,6 +295,15 @@ void Batch::PutAdapterState(std::string_view key, std::string_view value) {
            rocksdb::Slice(value.data(), value.size()));
 }
 
+void Batch::PutAccountData(std::string_view key, std::string_view value) {
+  wb_->Put(store_->cf_[kAccounts], rocksdb::Slice(key.data(), key.size()),
+           rocksdb::Slice(value.data(), value.size()));
+}
+
+void Batch::DeleteAccountData(std::string_view key) {
+  wb_->Delete(store_->cf_[kAccounts], rocksdb::Slice(key.data(), key.size()));
+}
+
 void Batch::DeleteAdapterState(std::string_view key) {
   wb_->Delete(store_->cf_[kAdapter], rocksdb::Slice(key.data(), key.size()));
 }
@@ -480,23 +491,35 @@ Status Store::ReadAudit(const std::string& line, uint64_t before, size_t limit,
   return FromRocks(it->status(), "reading the audit trail");
 }
 
-Status Store::ScanAdapterState(
-    std::string_view prefix,
-    const std::function<Status(std::string_view key, std::string_view value)>& fn) {
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_[kAdapter]));
+Status Store::ScanPrefix(
+    size_t cf, std::string_view prefix,
+    const std::function<Status(std::string_view key, std::string_view value)>& fn,
+    const char* what) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_[cf]));
   const rocksdb::Slice p(prefix.data(), prefix.size());
   for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next()) {
     RYURYO_RETURN_IF_ERROR(fn(std::string_view(it->key().data(), it->key().size()),
                               std::string_view(it->value().data(), it->value().size())));
   }
-  return FromRocks(it->status(), "reading adapter state");
+  return FromRocks(it->status(), what);
+}
+
+Status Store::ScanAdapterState(
+    std::string_view prefix,
+    const std::function<Status(std::string_view key, std::string_view value)>& fn) {
+  return ScanPrefix(kAdapter, prefix, fn, "reading adapter state");
+}
+
+Status Store::ScanAccountData(
+    std::string_view prefix,
+    const std::function<Status(std::string_view key, std::string_view value)>& fn) {
+  return ScanPrefix(kAccounts, prefix, fn, "reading accounts");
 }
 
 Status Store::ListQuarantine(uint64_t after_seq, size_t limit,
                              std::vector<QuarantineEntry>* entries) {
   if (after_seq == UINT64_MAX) return Status::Ok();
-  std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(rocksdb::ReadOptions(), cf_[kQuarantine]));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_[kQuarantine]));
   for (it->Seek(SeqKey(after_seq + 1)); it->Valid() && entries->size() < limit; it->Next()) {
     QuarantineEntry e;
     e.seq = DecodeFixed64BE(std::string_view(it->key().data(), it->key().size()));

@@ -49,7 +49,7 @@ namespace ryuryo::store {
 
 struct StoreOptions {
   std::string path = "data";
-  bool sync = true;                   // fsync the WAL on every Write (ack means durable)
+  bool sync = true;  // fsync the WAL on every Write (ack means durable)
   int64_t dedup_retention_ms = 35 * kMillisPerDay;
   int64_t audit_retention_ms = 90 * kMillisPerDay;
   int64_t hourly_retention_ms = 35 * kMillisPerDay;
@@ -117,6 +117,9 @@ class Batch {
   void DeleteQuarantine(uint64_t seq);
   void PutAdapterState(std::string_view key, std::string_view value);
   void DeleteAdapterState(std::string_view key);
+  // Subscriber accounts, their sessions and one-time login links (api/accounts), by key.
+  void PutAccountData(std::string_view key, std::string_view value);
+  void DeleteAccountData(std::string_view key);
   void PutMeta(const std::string& key, uint64_t value);
   size_t count() const;
   rocksdb::WriteBatch& raw() { return *wb_; }
@@ -145,14 +148,18 @@ class Store {
                     uint64_t* last_seq);
   Status ReadEvent(uint64_t seq, std::string* json);
   // Rows of one line in [from, to), summed per start (and name when by_dim is 'a' or 'd').
-  Status ReadHistory(const std::string& line, char granularity, Millis from, Millis to,
-                     char by_dim, std::vector<HistoryPoint>* points);
+  Status ReadHistory(const std::string& line, char granularity, Millis from, Millis to, char by_dim,
+                     std::vector<HistoryPoint>* points);
   // The newest `limit` audit entries of a line (newest first), before seq `before` (0: newest).
   Status ReadAudit(const std::string& line, uint64_t before, size_t limit,
                    std::vector<AuditEntry>* entries);
   // Calls fn for every adapter state entry whose key starts with `prefix`, in key order; stops
   // at fn's first error and returns it.
   Status ScanAdapterState(
+      std::string_view prefix,
+      const std::function<Status(std::string_view key, std::string_view value)>& fn);
+  // The same over account data (keys and values are api/accounts' own).
+  Status ScanAccountData(
       std::string_view prefix,
       const std::function<Status(std::string_view key, std::string_view value)>& fn);
   Status ListQuarantine(uint64_t after_seq, size_t limit, std::vector<QuarantineEntry>* entries);
@@ -172,6 +179,9 @@ class Store {
  private:
   friend class Batch;
   Store() = default;
+  Status ScanPrefix(size_t cf, std::string_view prefix,
+                    const std::function<Status(std::string_view key, std::string_view value)>& fn,
+                    const char* what);
   StoreOptions options_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cf_;

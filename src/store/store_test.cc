@@ -1,7 +1,6 @@
 // Store: column families, Batch atomicity, dedup states, rollup merges, audit paging, events,
 // quarantine, outbox, and that everything survives a reopen.
 #include "store/store.h"
-#include "core/test_util.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -21,6 +20,7 @@
 #include "core/meter.h"
 #include "core/plan.h"
 #include "core/record.h"
+#include "core/test_util.h"
 #include "core/timeutil.h"
 
 namespace ryuryo::store {
@@ -29,8 +29,6 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
-
-
 
 Plan MonthlyPlan(std::string id, uint64_t quota) {
   Plan p;
@@ -172,8 +170,10 @@ TEST_F(StoreTest, LinesAndPoolsLoadIntoAFreshMeter) {
 
   Batch batch(store_.get());
   EXPECT_EQ(batch.count(), 0u);
-  for (size_t i = 0; i < meter.pool_count(); ++i) batch.PutPool(meter.pool(static_cast<uint32_t>(i)));
-  for (size_t i = 0; i < meter.line_count(); ++i) batch.PutLine(meter.line(static_cast<uint32_t>(i)));
+  for (size_t i = 0; i < meter.pool_count(); ++i)
+    batch.PutPool(meter.pool(static_cast<uint32_t>(i)));
+  for (size_t i = 0; i < meter.line_count(); ++i)
+    batch.PutLine(meter.line(static_cast<uint32_t>(i)));
   EXPECT_EQ(batch.count(), 4u);
   Write(&batch);
 
@@ -285,14 +285,14 @@ TEST_F(StoreTest, DedupStates) {
   b.PutDedup("h:0123456789abcdef0123456789abcdef", DedupState::kApplied, now);
   Write(&b);
 
-  ASSERT_TRUE(store_
-                  ->LookupDedup({"id:q", "id:missing", "id:a", "h:0123456789abcdef0123456789abcdef",
-                                 "id:a"},
-                                &states)
-                  .ok());
-  EXPECT_THAT(states, ElementsAre(DedupState::kQuarantined, DedupState::kUnseen,
-                                  DedupState::kApplied, DedupState::kApplied,
-                                  DedupState::kApplied));
+  ASSERT_TRUE(
+      store_
+          ->LookupDedup(
+              {"id:q", "id:missing", "id:a", "h:0123456789abcdef0123456789abcdef", "id:a"}, &states)
+          .ok());
+  EXPECT_THAT(states,
+              ElementsAre(DedupState::kQuarantined, DedupState::kUnseen, DedupState::kApplied,
+                          DedupState::kApplied, DedupState::kApplied));
 
   // A quarantined record that is later applied moves to kApplied.
   Batch b2(store_.get());
@@ -300,8 +300,7 @@ TEST_F(StoreTest, DedupStates) {
   Write(&b2);
   Open();
   ASSERT_TRUE(store_->LookupDedup({"id:q", "id:a", "id:b"}, &states).ok());
-  EXPECT_THAT(states,
-              ElementsAre(DedupState::kApplied, DedupState::kApplied, DedupState::kUnseen));
+  EXPECT_THAT(states, ElementsAre(DedupState::kApplied, DedupState::kApplied, DedupState::kUnseen));
 }
 
 TEST_F(StoreTest, DedupLookupOfManyKeys) {
@@ -626,8 +625,8 @@ QuarantineEntry MakeQuarantine(uint64_t seq, Millis at) {
   QuarantineEntry q;
   q.seq = seq;
   q.received_at = at;
-  q.record = Rec("rec-" + std::to_string(seq), "msisdn:81900000" + std::to_string(seq), seq, 2 * seq,
-                 at - 60'000, at);
+  q.record = Rec("rec-" + std::to_string(seq), "msisdn:81900000" + std::to_string(seq), seq,
+                 2 * seq, at - 60'000, at);
   q.record.device = "dev";
   q.record.app = "app";
   q.record.source = "radius";
@@ -693,8 +692,8 @@ TEST_F(StoreTest, QuarantineAfterTheLargestSeqIsEmpty) {
 TEST_F(StoreTest, OutboxListUpdateDelete) {
   const Millis at = T("2026-03-10T12:00:00Z");
   Batch b(store_.get());
-  for (auto [seq, ep] : std::vector<std::pair<uint64_t, uint32_t>>{
-           {2, 0}, {1, 256}, {1, 1}, {1, 0}, {300, 2}}) {
+  for (auto [seq, ep] :
+       std::vector<std::pair<uint64_t, uint32_t>>{{2, 0}, {1, 256}, {1, 1}, {1, 0}, {300, 2}}) {
     OutboxEntry o;
     o.event_seq = seq;
     o.endpoint = ep;
@@ -844,6 +843,51 @@ TEST_F(StoreTest, OutboxPagesWithACursorAndSkipsBuriedEntries) {
   uint64_t dead = 0;
   ASSERT_TRUE(store_->CountDeadOutbox(&dead).ok());
   EXPECT_EQ(dead, 1u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Account data
+
+TEST_F(StoreTest, AccountDataIsKeptApartFromAdapterStateAndSurvivesReopen) {
+  {
+    Batch b(store_.get());
+    b.PutAccountData("a/alice", "{alice}");
+    b.PutAccountData("a/bob", "{bob}");
+    b.PutAccountData("s/0001", "{session}");
+    b.PutAdapterState("a/alice", "adapter");
+    Write(&b);
+  }
+  Open();
+  auto scan = [&](std::string_view prefix) {
+    std::vector<std::string> out;
+    Status st = store_->ScanAccountData(prefix, [&](std::string_view k, std::string_view v) {
+      out.push_back(std::string(k) + "=" + std::string(v));
+      return Status::Ok();
+    });
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return out;
+  };
+  EXPECT_EQ(scan("a/"), (std::vector<std::string>{"a/alice={alice}", "a/bob={bob}"}));
+  EXPECT_EQ(scan("s/"), (std::vector<std::string>{"s/0001={session}"}));
+  {
+    Batch b(store_.get());
+    b.DeleteAccountData("a/alice");
+    Write(&b);
+  }
+  EXPECT_EQ(scan("a/"), (std::vector<std::string>{"a/bob={bob}"}));
+  std::vector<std::string> adapter;
+  ASSERT_TRUE(store_
+                  ->ScanAdapterState("a/",
+                                     [&](std::string_view k, std::string_view v) {
+                                       adapter.push_back(std::string(k) + "=" + std::string(v));
+                                       return Status::Ok();
+                                     })
+                  .ok());
+  EXPECT_EQ(adapter, (std::vector<std::string>{"a/alice=adapter"}));
+  // A scan stops at the callback's first error and returns it.
+  Status st = store_->ScanAccountData(
+      "", [](std::string_view, std::string_view) { return Status::Internal("stop"); });
+  EXPECT_EQ(st.code(), Status::Code::kInternal);
 }
 
 }  // namespace
