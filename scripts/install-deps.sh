@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   librocksdb-dev libsimdjson-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev
   libspdlog-dev libfmt-dev libhowardhinnant-date-dev tzdata libboost-dev libssl-dev
-  libxxhash-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libxxhash-dev libsodium-dev libgtest-dev libgmock-dev libbenchmark-dev
   python3 curl wrk freeradius-utils freeradius sqlite3
 )
 

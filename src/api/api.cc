@@ -1,20 +1,18 @@
 #include "api/api.h"
 
-#include <openssl/crypto.h>
-
 #include <algorithm>
 #include <charconv>
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "api/route_util.h"
 #include "api/usage_json.h"
+#include "api/views.h"
 #include "core/quantity.h"
 
 namespace ryuryo::api {
 
 namespace {
-
-using json = nlohmann::json;
 
 constexpr size_t kListLimitMax = 1000;
 constexpr size_t kEventsLimitMax = 1000;
@@ -23,160 +21,6 @@ constexpr size_t kHistoryPointsMax = 100'000;
 constexpr uint64_t kSessionsLimitMax = 100'000;
 // Quarantine entries looked at by one POST /v1/quarantine/apply.
 constexpr size_t kQuarantineScanMax = 1'000'000;
-
-std::vector<std::string_view> SplitPath(std::string_view path) {
-  std::vector<std::string_view> parts;
-  size_t i = 0;
-  while (i < path.size()) {
-    while (i < path.size() && path[i] == '/') ++i;
-    size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    if (j > i) parts.push_back(path.substr(i, j - i));
-    i = j;
-  }
-  return parts;
-}
-
-HttpResponse JsonOk(const json& j, int status = 200) { return HttpResponse::Json(status, j.dump()); }
-
-// The ledger's answer to a submission it cannot take now: a full queue is 503 with Retry-After.
-HttpResponse Busy(const Status& st) {
-  if (st.code() != Status::Code::kResourceExhausted) return HttpResponse::Error(st);
-  HttpResponse r = HttpResponse::Error(503, "unavailable", st.message());
-  r.headers.emplace_back("Retry-After", "1");
-  return r;
-}
-
-HttpResponse Bad(std::string msg) { return HttpResponse::Error(Status::InvalidArgument(std::move(msg))); }
-
-bool ParseUint(std::string_view s, uint64_t* v) {
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
-  return ec == std::errc() && p == s.data() + s.size() && !s.empty();
-}
-
-json TimeOrNull(const Zone& z, Millis t) { return t == 0 ? json(nullptr) : json(z.FormatRfc3339(t)); }
-
-json LineJson(const Meter& m, const Line& l) {
-  const Balance& b = m.BalanceOf(l);
-  json j;
-  j["id"] = l.id;
-  j["plan"] = b.plan ? b.plan->id : "";
-  j["account"] = l.account.empty() ? json(nullptr) : json(l.account);
-  j["msisdn"] = l.msisdn.empty() ? json(nullptr) : json("+" + l.msisdn);
-  j["imsi"] = l.imsi.empty() ? json(nullptr) : json(l.imsi);
-  j["iccid"] = l.iccid.empty() ? json(nullptr) : json(l.iccid);
-  j["timezone"] = b.zone.name();
-  j["locale"] = l.locale;
-  j["pool"] = l.pool.empty() ? json(nullptr) : json(l.pool);
-  j["created_at"] = b.zone.FormatRfc3339(l.created_at);
-  j["state"] = LineStateName(b.state);
-  return j;
-}
-
-json PoolJson(const Meter& m, const Pool& p) {
-  json members = json::array();
-  for (uint32_t i : p.members) {
-    const Line& l = m.line(i);
-    members.push_back({{"line", l.id},
-                       {"used", l.member_cycle_start == p.balance.cycle_start ? l.member_cycle_bytes : 0}});
-  }
-  return {{"id", p.id},
-          {"plan", p.balance.plan->id},
-          {"account", p.account.empty() ? json(nullptr) : json(p.account)},
-          {"timezone", p.balance.zone.name()},
-          {"members", members}};
-}
-
-json BucketJson(const Zone& z, const Bucket& k) {
-  return {{"id", k.id},
-          {"kind", BucketKindName(k.kind)},
-          {"quota", k.quota_bytes},
-          {"used", k.used_bytes},
-          {"remaining", k.remaining()},
-          {"valid_from", z.FormatRfc3339(k.valid_from)},
-          {"expires_at", z.FormatRfc3339(k.expires_at)},
-          {"topup_id", k.topup_id.empty() ? json(nullptr) : json(k.topup_id)}};
-}
-
-json UsageJson(const Meter& m, const Line& l, Millis now) {
-  UsageView v = m.Usage(l, now);
-  const Balance& b = *v.balance;
-  const Plan& p = *b.plan;
-  const Zone& z = b.zone;
-  json j;
-  j["line"] = l.id;
-  j["plan"] = p.id;
-  j["plan_name"] = p.name;
-  j["plan_kind"] = PlanKindName(p.kind);
-  j["timezone"] = z.name();
-  j["locale"] = l.locale;
-  j["used"] = v.used_bytes;
-  j["bytes_up"] = b.cycle_bytes_up;
-  j["bytes_down"] = b.cycle_bytes_down;
-  j["quota"] = v.has_quota ? json(v.quota_bytes) : json(nullptr);
-  j["remaining"] = v.has_quota ? json(v.remaining_bytes) : json(nullptr);
-  json buckets = json::array();
-  for (const Bucket* k : v.buckets) buckets.push_back(BucketJson(z, *k));
-  j["buckets"] = buckets;
-  if (b.started) {
-    j["cycle"] = {{"start", z.FormatRfc3339(b.cycle_start)}, {"end", z.FormatRfc3339(b.cycle_end)}};
-  } else {
-    j["cycle"] = nullptr;  // a first-use pass not yet used
-  }
-  j["state"] = LineStateName(b.state);
-  j["reason"] = b.reason == StateReason::kNone ? json(nullptr) : json(StateReasonName(b.reason));
-  j["throttle_rate_bps"] = v.throttle_rate_bps > 0 ? json(v.throttle_rate_bps) : json(nullptr);
-  json f;
-  f["exhausted_at"] = v.forecast.exhausted_at ? json(z.FormatRfc3339(*v.forecast.exhausted_at))
-                                              : json(nullptr);
-  f["projected_cycle_total"] = v.forecast.projected_cycle_bytes;
-  f["daily_budget"] = v.forecast.daily_budget_bytes ? json(*v.forecast.daily_budget_bytes)
-                                                    : json(nullptr);
-  f["rate_bytes_per_hour"] = static_cast<uint64_t>(v.forecast.rate_bytes_per_hour);
-  j["forecast"] = f;
-  if (p.kind != PlanKind::kUnlimited && p.after_quota.action == QuotaAction::kOverage) {
-    const AfterQuota& a = p.after_quota;
-    j["overage"] = {{"bytes", v.overage_bytes},
-                    {"cost", FormatMoney(v.overage_cost_micros, a.currency)},
-                    {"currency", a.currency},
-                    {"cap", a.cap_micros >= 0 ? json(FormatMoney(a.cap_micros, a.currency))
-                                              : json(nullptr)}};
-  }
-  if (p.fair_use) {
-    j["fair_use"] = {{"window", FormatDuration(p.fair_use->window_ms)},
-                     {"limit", p.fair_use->limit_bytes},
-                     {"used", v.fair_use_window_bytes}};
-  }
-  if (v.pool != nullptr) {
-    uint64_t member = l.member_cycle_start == b.cycle_start ? l.member_cycle_bytes : 0;
-    j["pool"] = {{"id", v.pool->id}, {"member_used", member}, {"members", v.pool->members.size()}};
-  }
-  j["as_of"] = z.FormatRfc3339(now);
-  j["last_record_at"] = TimeOrNull(z, l.last_record_at);
-  j["display"] = {{"used", FormatBytes(v.used_bytes)},
-                  {"quota", v.has_quota ? json(FormatBytes(v.quota_bytes)) : json(nullptr)},
-                  {"remaining", v.has_quota ? json(FormatBytes(v.remaining_bytes)) : json(nullptr)}};
-  return j;
-}
-
-std::string StringField(const json& j, const char* name, Status* st) {
-  if (!j.contains(name) || j[name].is_null()) return "";
-  if (!j[name].is_string()) {
-    *st = Status::InvalidArgument(std::string(name) + ": must be a string");
-    return "";
-  }
-  return j[name].get<std::string>();
-}
-
-Status CheckFields(const json& j, std::initializer_list<const char*> allowed) {
-  if (!j.is_object()) return Status::InvalidArgument("body: expected a JSON object");
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    bool ok = false;
-    for (const char* a : allowed) ok = ok || it.key() == a;
-    if (!ok) return Status::InvalidArgument(it.key() + ": unknown field");
-  }
-  return Status::Ok();
-}
 
 // A time zone named in a PUT body: an unknown one is bad input (400). (Zone::Find answers
 // NotFound, which the meter passes on and would otherwise turn into a 404.)
@@ -187,16 +31,13 @@ Status CheckTimezone(const std::string& tz) {
   return st.ok() ? st : Status::InvalidArgument("timezone: " + st.message());
 }
 
-Status ParseBody(const std::string& body, json* out) {
-  *out = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (out->is_discarded()) return Status::InvalidArgument("body: not valid JSON");
-  return Status::Ok();
-}
-
 }  // namespace
 
 Api::Api(store::Ledger* ledger, ApiOptions options)
-    : ledger_(ledger), options_(std::move(options)) {}
+    : ledger_(ledger),
+      options_(std::move(options)),
+      password_work_(
+          std::make_unique<WorkQueue>(options_.password_threads, options_.password_queue_max)) {}
 
 void Api::Handle(HttpRequest&& request, Responder respond) {
   ++http_requests_;
@@ -227,22 +68,17 @@ void Api::Route(HttpRequest& req, Responder& respond) {
   if (parts.empty() || parts[0] != "v1") {
     return respond(HttpResponse::Error(Status::NotFound("no route for " + req.path)));
   }
-  // Auth: the admin bearer token.
-  const std::string* auth = req.Header("authorization");
-  const std::string prefix = "Bearer ";
-  if (auth == nullptr || auth->compare(0, prefix.size(), prefix) != 0) {
-    return respond(HttpResponse::Error(Status::Unauthenticated("missing Authorization: Bearer token")));
-  }
-  std::string_view token = std::string_view(*auth).substr(prefix.size());
-  if (token.size() != options_.admin_token.size() ||
-      CRYPTO_memcmp(token.data(), options_.admin_token.data(), token.size()) != 0) {
-    return respond(HttpResponse::Error(Status::Unauthenticated("wrong token")));
-  }
+  // Sign-in needs no credentials; everything else needs the admin token or a session.
+  if (RouteSignIn(req, parts, respond)) return;
+  Caller caller;
+  if (!Authenticate(req, &caller, respond)) return;
+  if (RouteAccounts(req, parts, caller, respond)) return;
+  if (caller.role == Role::kSubscriber && !SubscriberMayUse(req, parts, caller, respond)) return;
 
   const Millis now = ledger_->Now();
   auto method_not_allowed = [&] {
-    return respond(HttpResponse::Error(405, "method_not_allowed",
-                                       method + " is not allowed on " + req.path));
+    return respond(
+        HttpResponse::Error(405, "method_not_allowed", method + " is not allowed on " + req.path));
   };
   auto commit_then = [&](store::Command cmd, std::function<HttpResponse(const Status&)> answer) {
     Responder r = respond;
@@ -264,12 +100,13 @@ void Api::Route(HttpRequest& req, Responder& respond) {
       json rejected = json::array();
       for (auto& [i, e] : parsed->errors) rejected.push_back({{"index", i}, {"error", e}});
       if (parsed->errors.empty()) {
-        return respond(JsonOk({{"accepted", 0}, {"duplicates", 0}, {"quarantined", 0},
-                               {"rejected", rejected}}));
+        return respond(JsonOk(
+            {{"accepted", 0}, {"duplicates", 0}, {"quarantined", 0}, {"rejected", rejected}}));
       }
-      json err = {{"error", {{"code", "invalid_argument"},
-                             {"message", "record " + std::to_string(parsed->errors[0].first) +
-                                             ": " + parsed->errors[0].second}}},
+      json err = {{"error",
+                   {{"code", "invalid_argument"},
+                    {"message", "record " + std::to_string(parsed->errors[0].first) + ": " +
+                                    parsed->errors[0].second}}},
                   {"accepted", 0},
                   {"duplicates", 0},
                   {"quarantined", 0},
@@ -287,9 +124,14 @@ void Api::Route(HttpRequest& req, Responder& respond) {
       std::sort(all.begin(), all.end());
       for (auto& [i, e] : all) rejected.push_back({{"index", i}, {"error", e}});
       if (res.accepted == 0 && res.duplicates == 0 && !all.empty()) {
-        json err = {{"error", {{"code", "invalid_argument"},
-                               {"message", "record " + std::to_string(all[0].first) + ": " + all[0].second}}},
-                    {"accepted", 0}, {"duplicates", 0}, {"quarantined", 0}, {"rejected", rejected}};
+        json err = {
+            {"error",
+             {{"code", "invalid_argument"},
+              {"message", "record " + std::to_string(all[0].first) + ": " + all[0].second}}},
+            {"accepted", 0},
+            {"duplicates", 0},
+            {"quarantined", 0},
+            {"rejected", rejected}};
         return r(HttpResponse::Json(400, err.dump()));
       }
       r(JsonOk({{"accepted", res.accepted},
@@ -307,12 +149,15 @@ void Api::Route(HttpRequest& req, Responder& respond) {
     json plans = json::array();
     ledger_->Read([&](const Meter& m) {
       for (const auto& p : m.catalog().plans()) {
-        json j = {{"id", p->id}, {"name", p->name}, {"kind", PlanKindName(p->kind)},
+        json j = {{"id", p->id},
+                  {"name", p->name},
+                  {"kind", PlanKindName(p->kind)},
                   {"timezone", p->timezone}};
         if (p->kind != PlanKind::kUnlimited) {
           j["quota"] = p->quota_bytes;
           j["after_quota"] = {{"action", QuotaActionName(p->after_quota.action)}};
-          if (p->after_quota.action == QuotaAction::kThrottle) j["after_quota"]["rate_bps"] = p->after_quota.rate_bps;
+          if (p->after_quota.action == QuotaAction::kThrottle)
+            j["after_quota"]["rate_bps"] = p->after_quota.rate_bps;
         }
         if (p->kind == PlanKind::kMonthly) {
           j["cycle_day"] = p->cycle_day;
@@ -327,7 +172,8 @@ void Api::Route(HttpRequest& req, Responder& respond) {
           j["after_quota"]["unit"] = a.unit_bytes;
           j["after_quota"]["price"] = FormatMoney(a.price_micros, a.currency);
           j["after_quota"]["currency"] = a.currency;
-          j["after_quota"]["cap"] = a.cap_micros >= 0 ? json(FormatMoney(a.cap_micros, a.currency)) : json(nullptr);
+          j["after_quota"]["cap"] =
+              a.cap_micros >= 0 ? json(FormatMoney(a.cap_micros, a.currency)) : json(nullptr);
         }
         if (p->fair_use) {
           j["fair_use"] = {{"window", FormatDuration(p->fair_use->window_ms)},
@@ -373,8 +219,8 @@ void Api::Route(HttpRequest& req, Responder& respond) {
   if (parts.size() == 2 && parts[1] == "sessions") {
     if (method != "GET") return method_not_allowed();
     if (!options_.sessions) {
-      return respond(HttpResponse::Error(
-          Status::NotFound("no RADIUS sessions: [radius] is not configured")));
+      return respond(
+          HttpResponse::Error(Status::NotFound("no RADIUS sessions: [radius] is not configured")));
     }
     uint64_t limit = 1000;
     if (const std::string* l = req.Query("limit"); l && (!ParseUint(*l, &limit) || limit == 0)) {
@@ -387,9 +233,11 @@ void Api::Route(HttpRequest& req, Responder& respond) {
         const Line* l = m.FindLine(*q);
         return l == nullptr ? std::string() : l->id;
       });
-      if (line.empty()) return respond(HttpResponse::Error(Status::NotFound("no line '" + *q + "'")));
+      if (line.empty())
+        return respond(HttpResponse::Error(Status::NotFound("no line '" + *q + "'")));
     }
-    return respond(HttpResponse::Json(200, "{\"sessions\":" + options_.sessions(line, limit) + "}"));
+    return respond(
+        HttpResponse::Json(200, "{\"sessions\":" + options_.sessions(line, limit) + "}"));
   }
 
   // /v1/quarantine
@@ -403,7 +251,8 @@ void Api::Route(HttpRequest& req, Responder& respond) {
         return respond(Bad("limit: must be a positive integer"));
       }
       std::vector<store::QuarantineEntry> entries;
-      Status st = ledger_->store()->ListQuarantine(after, std::min<uint64_t>(limit, kListLimitMax), &entries);
+      Status st = ledger_->store()->ListQuarantine(after, std::min<uint64_t>(limit, kListLimitMax),
+                                                   &entries);
       if (!st.ok()) return respond(HttpResponse::Error(st));
       json list = json::array();
       for (const auto& e : entries) {
@@ -411,7 +260,8 @@ void Api::Route(HttpRequest& req, Responder& respond) {
                         {"received_at", FormatRfc3339Utc(e.received_at)},
                         {"record", json::parse(UsageRecordToJson(e.record))}});
       }
-      return respond(JsonOk({{"records", list}, {"next", entries.empty() ? after : entries.back().seq}}));
+      return respond(
+          JsonOk({{"records", list}, {"next", entries.empty() ? after : entries.back().seq}}));
     }
     if (parts.size() == 3 && parts[2] == "apply" && method == "POST") {
       // Replays the quarantined records whose line exists now: walks the quarantine in chunks,
@@ -440,14 +290,18 @@ void Api::Route(HttpRequest& req, Responder& respond) {
       }
       // Entries looked at and not replayed now (more may lie beyond a scan that stopped early).
       size_t left = scanned - records.size();
-      if (records.empty()) return respond(JsonOk({{"applied", 0}, {"duplicates", 0}, {"still_quarantined", left}}));
+      if (records.empty())
+        return respond(JsonOk({{"applied", 0}, {"duplicates", 0}, {"still_quarantined", left}}));
       Responder r = respond;
-      st = ledger_->SubmitUsage(std::move(records), [r, left](store::UsageResult res) {
-        if (!res.status.ok()) return r(HttpResponse::Error(res.status));
-        r(JsonOk({{"applied", res.accepted - res.quarantined},
-                  {"duplicates", res.duplicates},
-                  {"still_quarantined", left + res.quarantined}}));
-      }, std::move(seqs));
+      st = ledger_->SubmitUsage(
+          std::move(records),
+          [r, left](store::UsageResult res) {
+            if (!res.status.ok()) return r(HttpResponse::Error(res.status));
+            r(JsonOk({{"applied", res.accepted - res.quarantined},
+                      {"duplicates", res.duplicates},
+                      {"still_quarantined", left + res.quarantined}}));
+          },
+          std::move(seqs));
       if (!st.ok()) respond(Busy(st));
       return;
     }
@@ -470,17 +324,19 @@ void Api::Route(HttpRequest& req, Responder& respond) {
       if (!st.ok()) return respond(HttpResponse::Error(st));
       store::Ledger* ledger = ledger_;
       bool existed = ledger_->Read([&](const Meter& m) { return m.FindPool(id) != nullptr; });
-      return commit_then(
-          [spec](Meter& m, Millis t, Effects* fx) { return m.PutPool(spec, t, fx); },
-          [ledger, id, existed](const Status& s) {
-            if (!s.ok()) return HttpResponse::Error(s);
-            return ledger->Read([&](const Meter& m) { return JsonOk(PoolJson(m, *m.FindPool(id)), existed ? 200 : 201); });
-          });
+      return commit_then([spec](Meter& m, Millis t, Effects* fx) { return m.PutPool(spec, t, fx); },
+                         [ledger, id, existed](const Status& s) {
+                           if (!s.ok()) return HttpResponse::Error(s);
+                           return ledger->Read([&](const Meter& m) {
+                             return JsonOk(PoolJson(m, *m.FindPool(id)), existed ? 200 : 201);
+                           });
+                         });
     }
     if (method == "GET") {
       return respond(ledger_->Read([&](const Meter& m) {
         const Pool* p = m.FindPool(id);
-        if (p == nullptr) return HttpResponse::Error(Status::NotFound("pool '" + id + "' does not exist"));
+        if (p == nullptr)
+          return HttpResponse::Error(Status::NotFound("pool '" + id + "' does not exist"));
         return JsonOk(PoolJson(m, *p));
       }));
     }
@@ -504,13 +360,14 @@ void Api::Route(HttpRequest& req, Responder& respond) {
       for (size_t i = 0; i < m.line_count(); ++i) {
         const Line& l = m.line(static_cast<uint32_t>(i));
         if (!after.empty() && l.id <= after) continue;
-        if (!q.empty() && l.id.find(q) == std::string::npos && l.msisdn.find(q) == std::string::npos &&
-            l.account.find(q) == std::string::npos) {
+        if (!q.empty() && l.id.find(q) == std::string::npos &&
+            l.msisdn.find(q) == std::string::npos && l.account.find(q) == std::string::npos) {
           continue;
         }
         matched.push_back(&l);
       }
-      std::sort(matched.begin(), matched.end(), [](const Line* a, const Line* b) { return a->id < b->id; });
+      std::sort(matched.begin(), matched.end(),
+                [](const Line* a, const Line* b) { return a->id < b->id; });
       for (size_t i = 0; i < matched.size() && i < limit; ++i) {
         json j = LineJson(m, *matched[i]);
         UsageView v = m.Usage(*matched[i], now);
@@ -527,8 +384,11 @@ void Api::Route(HttpRequest& req, Responder& respond) {
   if (parts.size() >= 3 && parts[1] == "lines") {
     std::string id(parts[2]);
     std::string_view sub = parts.size() >= 4 ? parts[3] : "";
-    if (parts.size() > 4) return respond(HttpResponse::Error(Status::NotFound("no route for " + req.path)));
-    auto not_found = [&] { return HttpResponse::Error(Status::NotFound("line '" + id + "' does not exist")); };
+    if (parts.size() > 4)
+      return respond(HttpResponse::Error(Status::NotFound("no route for " + req.path)));
+    auto not_found = [&] {
+      return HttpResponse::Error(Status::NotFound("line '" + id + "' does not exist"));
+    };
     // The line's real id (the path may name it by msisdn:/imsi:/iccid:) and time zone.
     auto find_line_zone = [&](std::string* line_id, Zone* zone) {
       return ledger_->Read([&](const Meter& m) {
@@ -570,18 +430,18 @@ void Api::Route(HttpRequest& req, Responder& respond) {
       if (!st.ok()) return respond(HttpResponse::Error(st));
       bool existed = ledger_->Read([&](const Meter& m) { return m.FindLine(id) != nullptr; });
       store::Ledger* ledger = ledger_;
-      return commit_then(
-          [spec](Meter& m, Millis t, Effects* fx) { return m.PutLine(spec, t, fx); },
-          [ledger, id, existed](const Status& s) {
-            // A pool named in the body that does not exist is bad input, not a missing line.
-            if (s.code() == Status::Code::kNotFound) {
-              return HttpResponse::Error(Status::InvalidArgument(s.message()));
-            }
-            if (!s.ok()) return HttpResponse::Error(s);
-            return ledger->Read([&](const Meter& m) {
-              return JsonOk(LineJson(m, *m.FindLine(id)), existed ? 200 : 201);
-            });
-          });
+      return commit_then([spec](Meter& m, Millis t, Effects* fx) { return m.PutLine(spec, t, fx); },
+                         [ledger, id, existed](const Status& s) {
+                           // A pool named in the body that does not exist is bad input, not a
+                           // missing line.
+                           if (s.code() == Status::Code::kNotFound) {
+                             return HttpResponse::Error(Status::InvalidArgument(s.message()));
+                           }
+                           if (!s.ok()) return HttpResponse::Error(s);
+                           return ledger->Read([&](const Meter& m) {
+                             return JsonOk(LineJson(m, *m.FindLine(id)), existed ? 200 : 201);
+                           });
+                         });
     }
     if (sub.empty()) {
       if (method != "GET") return method_not_allowed();
@@ -601,15 +461,21 @@ void Api::Route(HttpRequest& req, Responder& respond) {
       if (method != "GET") return method_not_allowed();
       const std::string* g = req.Query("granularity");
       char gran = 'h';
-      if (g != nullptr && *g == "day") gran = 'd';
-      else if (g != nullptr && *g != "hour") return respond(Bad("granularity: must be hour or day"));
+      if (g != nullptr && *g == "day")
+        gran = 'd';
+      else if (g != nullptr && *g != "hour")
+        return respond(Bad("granularity: must be hour or day"));
       char by = 0;
       if (const std::string* b = req.Query("by")) {
-        if (*b == "app") by = 'a';
-        else if (*b == "device") by = 'd';
-        else return respond(Bad("by: must be app or device"));
+        if (*b == "app")
+          by = 'a';
+        else if (*b == "device")
+          by = 'd';
+        else
+          return respond(Bad("by: must be app or device"));
       }
-      Millis to = now + kMillisPerHour, from = gran == 'h' ? now - 2 * kMillisPerDay : now - 35 * kMillisPerDay;
+      Millis to = now + kMillisPerHour,
+             from = gran == 'h' ? now - 2 * kMillisPerDay : now - 35 * kMillisPerDay;
       if (const std::string* f = req.Query("from")) {
         Status st = ParseRfc3339(*f, &from).Prefixed("from");
         if (!st.ok()) return respond(HttpResponse::Error(st));
@@ -623,8 +489,10 @@ void Api::Route(HttpRequest& req, Responder& respond) {
       Zone zone;
       if (!find_line_zone(&line_id, &zone)) return respond(not_found());
       // Days are keyed by their local midnight: widen `from` to its day's start.
-      if (gran == 'd') from = zone.StartOfDay(zone.DateAt(from));
-      else from = FloorHour(from);
+      if (gran == 'd')
+        from = zone.StartOfDay(zone.DateAt(from));
+      else
+        from = FloorHour(from);
       std::vector<store::HistoryPoint> points;
       Status st = ledger_->store()->ReadHistory(line_id, gran, from, to, by, &points);
       if (!st.ok()) return respond(HttpResponse::Error(st));
@@ -656,15 +524,18 @@ void Api::Route(HttpRequest& req, Responder& respond) {
       if (truncated) points.resize(kHistoryPointsMax);
       json arr = json::array();
       for (const auto& p : points) {
-        json j = {{"start", zone.FormatRfc3339(p.start)}, {"bytes_up", p.bytes_up},
+        json j = {{"start", zone.FormatRfc3339(p.start)},
+                  {"bytes_up", p.bytes_up},
                   {"bytes_down", p.bytes_down}};
         // An empty name is the unattributed part: null.
         if (by == 'a') j["app"] = p.name.empty() ? json(nullptr) : json(p.name);
         if (by == 'd') j["device"] = p.name.empty() ? json(nullptr) : json(p.name);
         arr.push_back(j);
       }
-      return respond(JsonOk({{"line", line_id}, {"granularity", gran == 'h' ? "hour" : "day"},
-                             {"points", arr}, {"truncated", truncated}}));
+      return respond(JsonOk({{"line", line_id},
+                             {"granularity", gran == 'h' ? "hour" : "day"},
+                             {"points", arr},
+                             {"truncated", truncated}}));
     }
     if (sub == "audit") {
       if (method != "GET") return method_not_allowed();
@@ -679,7 +550,8 @@ void Api::Route(HttpRequest& req, Responder& respond) {
       Zone zone;
       if (!find_line_zone(&line_id, &zone)) return respond(not_found());
       std::vector<store::AuditEntry> entries;
-      Status st = ledger_->store()->ReadAudit(line_id, before, std::min<uint64_t>(limit, kListLimitMax), &entries);
+      Status st = ledger_->store()->ReadAudit(line_id, before,
+                                              std::min<uint64_t>(limit, kListLimitMax), &entries);
       if (!st.ok()) return respond(HttpResponse::Error(st));
       json arr = json::array();
       for (const auto& e : entries) {
@@ -693,16 +565,23 @@ void Api::Route(HttpRequest& req, Responder& respond) {
           if (d.bucket_id != 0) dj["bucket"] = d.bucket_id;
           debits.push_back(dj);
         }
-        arr.push_back({{"seq", e.seq}, {"record", e.record_id}, {"bytes_up", e.bytes_up},
-                       {"bytes_down", e.bytes_down}, {"start", zone.FormatRfc3339(e.start)},
-                       {"end", zone.FormatRfc3339(e.end)}, {"applied_at", zone.FormatRfc3339(e.applied_at)},
+        arr.push_back({{"seq", e.seq},
+                       {"record", e.record_id},
+                       {"bytes_up", e.bytes_up},
+                       {"bytes_down", e.bytes_down},
+                       {"start", zone.FormatRfc3339(e.start)},
+                       {"end", zone.FormatRfc3339(e.end)},
+                       {"applied_at", zone.FormatRfc3339(e.applied_at)},
                        {"app", e.app.empty() ? json(nullptr) : json(e.app)},
                        {"device", e.device.empty() ? json(nullptr) : json(e.device)},
                        {"source", e.source.empty() ? json(nullptr) : json(e.source)},
-                       {"late", e.late}, {"debits", debits}});
+                       {"late", e.late},
+                       {"debits", debits}});
       }
-      return respond(JsonOk({{"line", line_id}, {"entries", arr},
-                             {"next", entries.empty() ? json(nullptr) : json(entries.back().seq)}}));
+      return respond(
+          JsonOk({{"line", line_id},
+                  {"entries", arr},
+                  {"next", entries.empty() ? json(nullptr) : json(entries.back().seq)}}));
     }
     if (sub == "topups") {
       if (method != "POST") return method_not_allowed();
@@ -721,7 +600,8 @@ void Api::Route(HttpRequest& req, Responder& respond) {
         if (st.ok()) st = ParseDurationMs(v, &spec.validity_ms).Prefixed("validity");
       }
       if (st.ok()) spec.id = StringField(body, "id", &st);
-      if (st.ok() && spec.id.size() > kRecordFieldBytesMax) st = Status::InvalidArgument("id: too long");
+      if (st.ok() && spec.id.size() > kRecordFieldBytesMax)
+        st = Status::InvalidArgument("id: too long");
       if (!st.ok()) return respond(HttpResponse::Error(st));
       auto created = std::make_shared<Bucket>();
       store::Ledger* ledger = ledger_;
@@ -744,7 +624,8 @@ void Api::Route(HttpRequest& req, Responder& respond) {
           const Balance& b = m.BalanceOf(*l);
           json ths = json::array();
           for (const Threshold& t : b.EffectiveThresholds()) ths.push_back(t.Label());
-          return JsonOk({{"line", l->id}, {"thresholds", ths}, {"inherited", b.thresholds.empty()}});
+          return JsonOk(
+              {{"line", l->id}, {"thresholds", ths}, {"inherited", b.thresholds.empty()}});
         }));
       }
       if (method != "PUT") return method_not_allowed();
@@ -760,10 +641,12 @@ void Api::Route(HttpRequest& req, Responder& respond) {
           for (const json& t : body["thresholds"]) {
             Threshold th;
             if (!t.is_string()) {
-              st = Status::InvalidArgument("thresholds[" + std::to_string(i) + "]: must be a string");
+              st = Status::InvalidArgument("thresholds[" + std::to_string(i) +
+                                           "]: must be a string");
               break;
             }
-            st = Threshold::Parse(t.get<std::string>(), &th).Prefixed("thresholds[" + std::to_string(i) + "]");
+            st = Threshold::Parse(t.get<std::string>(), &th)
+                     .Prefixed("thresholds[" + std::to_string(i) + "]");
             if (!st.ok()) break;
             ths.push_back(th);
             ++i;
@@ -781,7 +664,8 @@ void Api::Route(HttpRequest& req, Responder& respond) {
               const Balance& b = m.BalanceOf(*l);
               json out = json::array();
               for (const Threshold& t : b.EffectiveThresholds()) out.push_back(t.Label());
-              return JsonOk({{"line", l->id}, {"thresholds", out}, {"inherited", b.thresholds.empty()}});
+              return JsonOk(
+                  {{"line", l->id}, {"thresholds", out}, {"inherited", b.thresholds.empty()}});
             });
           });
     }
@@ -796,8 +680,10 @@ std::string Api::Metrics() const {
     out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
            name + " " + std::to_string(v) + "\n";
   };
-  counter("ryuryo_records_applied_total", "Usage records applied to a line.", s.records_applied.load());
-  counter("ryuryo_records_duplicate_total", "Usage records dropped as duplicates.", s.records_duplicate.load());
+  counter("ryuryo_records_applied_total", "Usage records applied to a line.",
+          s.records_applied.load());
+  counter("ryuryo_records_duplicate_total", "Usage records dropped as duplicates.",
+          s.records_duplicate.load());
   counter("ryuryo_records_rejected_total", "Usage records rejected as invalid.",
           s.records_rejected.load() + records_rejected_at_parse_.load(std::memory_order_relaxed));
   counter("ryuryo_records_quarantined_total", "Usage records kept aside for unknown lines.",
@@ -805,16 +691,20 @@ std::string Api::Metrics() const {
   counter("ryuryo_bytes_applied_total", "Bytes of applied usage records.", s.bytes_applied.load());
   counter("ryuryo_batches_total", "Committed batches.", s.batches.load());
   counter("ryuryo_events_total", "Events raised.", s.events.load());
-  counter("ryuryo_ingest_queue_records", "Records waiting for the meter.", s.queued_records.load(), "gauge");
+  counter("ryuryo_ingest_queue_records", "Records waiting for the meter.", s.queued_records.load(),
+          "gauge");
   size_t lines = ledger_->Read([](const Meter& m) { return m.line_count(); });
   size_t pools = ledger_->Read([](const Meter& m) { return m.pool_count(); });
   counter("ryuryo_lines", "Provisioned lines.", lines, "gauge");
   counter("ryuryo_pools", "Provisioned pools.", pools, "gauge");
   counter("ryuryo_http_requests_total", "HTTP requests received.", http_requests_.load());
-  counter("ryuryo_http_errors_total", "HTTP requests answered with a 5xx status.", http_errors_.load());
-  if (connections_) counter("ryuryo_http_connections", "Open HTTP connections.", connections_(), "gauge");
-  out += "# HELP ryuryo_commit_seconds Latency of a durable batch commit.\n"
-         "# TYPE ryuryo_commit_seconds histogram\n";
+  counter("ryuryo_http_errors_total", "HTTP requests answered with a 5xx status.",
+          http_errors_.load());
+  if (connections_)
+    counter("ryuryo_http_connections", "Open HTTP connections.", connections_(), "gauge");
+  out +=
+      "# HELP ryuryo_commit_seconds Latency of a durable batch commit.\n"
+      "# TYPE ryuryo_commit_seconds histogram\n";
   uint64_t cum = 0;
   for (size_t i = 0; i < store::LedgerStats::kCommitBuckets; ++i) {
     cum += s.commit_hist[i].load();

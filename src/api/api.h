@@ -17,6 +17,15 @@
 //   GET  /v1/events?after=SEQ&limit=N
 //   GET  /v1/quarantine   POST /v1/quarantine/apply
 //   GET  /v1/sessions                     open RADIUS sessions (?line=, ?limit=)
+//   POST /v1/auth/login  POST /v1/auth/link  POST /v1/auth/logout     (auth_routes.cc)
+//   GET|PUT /v1/me   GET /v1/me/export   DELETE /v1/me/history
+//   GET  /v1/accounts   GET|PUT /v1/accounts/{id}   POST /v1/accounts/{id}/login-link
+//
+// Who may call what: the admin token (Authorization: Bearer) or an operator's session may call
+// every route. A subscriber's session (cookie `ryuryo_session`) may read its own lines (line,
+// usage, history), read and set their alerts, and use /v1/me and /v1/auth/logout; any other line
+// is "not found" to it, and any other route is 403. Every request that changes something under
+// a session cookie must carry the session's X-CSRF-Token, and a cross-origin Origin is refused.
 //
 // Thread-safety: Handle() is called on the HTTP thread; responses to writes are sent from the
 // ledger thread after the commit (the HttpServer's Responder may be called from any thread).
@@ -26,7 +35,9 @@
 #include <functional>
 #include <string>
 
+#include "api/accounts.h"
 #include "api/http_server.h"
+#include "api/work_queue.h"
 #include "store/ledger.h"
 
 namespace ryuryo::api {
@@ -39,6 +50,21 @@ struct ApiOptions {
   // Open RADIUS sessions as a JSON array (of one line id, or all when empty); unset when RADIUS
   // is not configured.
   std::function<std::string(const std::string& line, size_t limit)> sessions;
+  // Subscriber accounts and sessions; without them only the admin token is accepted.
+  Accounts* accounts = nullptr;
+  // Adds `Secure` to the session cookie (set it when the dashboard is served over HTTPS).
+  bool cookie_secure = false;
+  // Threads and queued requests for password hashing (sign-in, password changes).
+  size_t password_threads = 2;
+  size_t password_queue_max = 64;
+};
+
+// Who is calling: resolved from the admin token or the session cookie.
+struct Caller {
+  Role role = Role::kAdmin;
+  std::string account;  // a subscriber's account
+  std::string token;    // the session cookie's value (empty with the admin token)
+  std::string csrf_token;
 };
 
 class Api {
@@ -51,10 +77,20 @@ class Api {
 
  private:
   void Route(HttpRequest& req, Responder& respond);
+  // auth_routes.cc. Each returns true when it answered the request.
+  bool RouteSignIn(HttpRequest& req, const std::vector<std::string_view>& parts,
+                   Responder& respond);
+  bool Authenticate(const HttpRequest& req, Caller* caller, Responder& respond);
+  bool RouteAccounts(HttpRequest& req, const std::vector<std::string_view>& parts,
+                     const Caller& caller, Responder& respond);
+  // For a subscriber: false (and answered 403/404) unless the route is theirs to use.
+  bool SubscriberMayUse(const HttpRequest& req, const std::vector<std::string_view>& parts,
+                        const Caller& caller, Responder& respond);
   std::string Metrics() const;
 
   store::Ledger* ledger_;
   ApiOptions options_;
+  std::unique_ptr<WorkQueue> password_work_;
   std::function<uint32_t()> connections_;
   std::atomic<uint64_t> http_requests_{0};
   std::atomic<uint64_t> http_errors_{0};

@@ -191,6 +191,36 @@ bool IsIpLiteral(const std::string& s) {
   return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
 }
 
+Status ParseAuth(const toml::table& t, AuthConfig* a) {
+  RYURYO_RETURN_IF_ERROR(CheckKeys(t, "auth", {"session_ttl", "login_link_ttl", "cookie_secure",
+                                               "failed_logins_per_account",
+                                               "failed_logins_per_address", "failed_login_window"}));
+  auto dur = [&](std::string_view key, int64_t min_ms, int64_t* out) {
+    return GetQuantity(t, key, false, "auth", [&](const std::string& s) {
+      RYURYO_RETURN_IF_ERROR(ParseDurationMs(s, out));
+      if (*out < min_ms) return Status::InvalidArgument("must be at least " + FormatDuration(min_ms));
+      return Status::Ok();
+    });
+  };
+  RYURYO_RETURN_IF_ERROR(dur("session_ttl", kMillisPerMinute, &a->accounts.session_ttl_ms));
+  RYURYO_RETURN_IF_ERROR(dur("login_link_ttl", kMillisPerMinute, &a->accounts.login_link_ttl_ms));
+  RYURYO_RETURN_IF_ERROR(dur("failed_login_window", kMillisPerSecond, &a->accounts.failure_window_ms));
+  if (const toml::node* n = t.get("cookie_secure")) {
+    if (!n->is_boolean()) return Err(*n, "auth.cookie_secure: must be true or false");
+    a->cookie_secure = n->as_boolean()->get();
+  }
+  for (auto [key, out] : {std::pair{"failed_logins_per_account", &a->accounts.failures_per_account_max},
+                          {"failed_logins_per_address", &a->accounts.failures_per_address_max}}) {
+    if (const toml::node* n = t.get(key)) {
+      if (!n->is_integer() || n->as_integer()->get() < 1 || n->as_integer()->get() > 1000) {
+        return Err(*n, std::string("auth.") + key + ": must be a whole number from 1 to 1000");
+      }
+      *out = static_cast<uint32_t>(n->as_integer()->get());
+    }
+  }
+  return Status::Ok();
+}
+
 Status ParseRadius(const toml::table& t, RadiusConfig* r) {
   r->enabled = true;
   RYURYO_RETURN_IF_ERROR(CheckKeys(
@@ -329,7 +359,8 @@ Status ParseConfig(std::string_view text, const std::string& source_name, Config
                                    ": " + std::string(e.description()));
   }
   Status st = [&]() -> Status {
-    RYURYO_RETURN_IF_ERROR(CheckKeys(root, "config", {"server", "retention", "plans", "pools", "lines", "webhooks", "radius"}));
+    RYURYO_RETURN_IF_ERROR(CheckKeys(root, "config", {"server", "retention", "auth", "plans", "pools", "lines", "accounts",
+                                                   "webhooks", "radius"}));
     if (const toml::node* n = root.get("server")) {
       const toml::table* t = n->as_table();
       if (t == nullptr) return Err(*n, "server: must be a table");
@@ -387,6 +418,28 @@ Status ParseConfig(std::string_view text, const std::string& source_name, Config
         return Err(t, "line '" + l.id + "': pool '" + l.pool + "' is not defined");
       }
       c->lines.push_back(l);
+      return Status::Ok();
+    }));
+    if (const toml::node* n = root.get("auth")) {
+      if (!n->is_table()) return Err(*n, "auth: must be a table");
+      RYURYO_RETURN_IF_ERROR(ParseAuth(*n->as_table(), &c->auth));
+    }
+    std::unordered_set<std::string> account_ids;
+    RYURYO_RETURN_IF_ERROR(ForEachTable(root, "accounts", [&](const toml::table& t) {
+      RYURYO_RETURN_IF_ERROR(CheckKeys(t, "accounts", {"id", "name", "locale", "password"}));
+      api::AccountSpec a;
+      RYURYO_RETURN_IF_ERROR(GetString(t, "id", &a.id, true, "accounts"));
+      if (Status s = ValidateLineId(a.id); !s.ok()) return Err(*t.get("id"), "accounts.id: " + s.message());
+      if (!account_ids.insert(a.id).second) return Err(t, "account '" + a.id + "' is defined twice");
+      for (auto [key, out] : {std::pair{"name", &a.name}, {"locale", &a.locale}, {"password", &a.password}}) {
+        std::string v;
+        RYURYO_RETURN_IF_ERROR(GetString(t, key, &v, false, "accounts"));
+        if (t.get(key) != nullptr) *out = v;
+      }
+      if (a.locale && *a.locale != "ja" && *a.locale != "zh" && *a.locale != "en") {
+        return Err(*t.get("locale"), "accounts.locale: must be ja, zh or en");
+      }
+      c->accounts.push_back(std::move(a));
       return Status::Ok();
     }));
     RYURYO_RETURN_IF_ERROR(ForEachTable(root, "webhooks", [&](const toml::table& t) {

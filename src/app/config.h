@@ -1,5 +1,5 @@
-// Config: the one TOML file ryuryo reads (DESIGN §4): [server], [retention], [[plans]],
-// [[pools]], [[lines]], [[webhooks]], [radius] with [[radius.clients]]. Units as people write them ("3 GB", "128 kbps", "8d").
+// Config: the one TOML file ryuryo reads (DESIGN §4): [server], [retention], [auth], [[plans]],
+// [[pools]], [[lines]], [[accounts]], [[webhooks]], [radius] with [[radius.clients]]. Units as people write them ("3 GB", "128 kbps", "8d").
 // Unknown keys are errors naming the key and its line, so a typo never silently does nothing.
 #pragma once
 
@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "api/accounts.h"
 #include "core/meter.h"
 #include "core/plan.h"
 #include "core/status.h"
@@ -17,6 +18,12 @@
 #include "store/store.h"
 
 namespace ryuryo::app {
+
+// [auth]: subscriber sessions and sign-in limits.
+struct AuthConfig {
+  api::AccountsOptions accounts;
+  bool cookie_secure = false;
+};
 
 // [radius]: present when `enabled`.
 struct RadiusConfig {
@@ -37,6 +44,8 @@ struct Config {
   std::vector<LineSpec> lines;  // provisioned at start when missing
   std::vector<notify::WebhookEndpoint> webhooks;
   RadiusConfig radius;
+  AuthConfig auth;
+  std::vector<api::AccountSpec> accounts;  // [[accounts]]: created at start when missing
 };
 
 // Reads and checks `path`. Relative data_dir is taken relative to the working directory.

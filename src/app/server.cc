@@ -310,6 +310,19 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
       return arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     };
   }
+  std::unique_ptr<api::Accounts> accounts;
+  if (st = api::Accounts::Open(db.get(), config.auth.accounts, WallClock, &accounts); !st.ok()) {
+    std::fprintf(stderr, "ryuryo: accounts: %s\n", st.message().c_str());
+    return 1;
+  }
+  for (const api::AccountSpec& a : config.accounts) {  // [[accounts]]: created when missing
+    if (accounts->Get(a.id)) continue;
+    if (Status s = accounts->Put(a, nullptr); !s.ok()) {
+      spdlog::error("account '{}': {}", a.id, s.message());
+    }
+  }
+  api_options.accounts = accounts.get();
+  api_options.cookie_secure = config.auth.cookie_secure;
   api::Api api(&ledger, api_options);
   api::HttpServerOptions http_options;
   http_options.address = host;
