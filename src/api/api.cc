@@ -36,8 +36,8 @@ Status CheckTimezone(const std::string& tz) {
 Api::Api(store::Ledger* ledger, ApiOptions options)
     : ledger_(ledger),
       options_(std::move(options)),
-      password_work_(
-          std::make_unique<WorkQueue>(options_.password_threads, options_.password_queue_max)) {}
+      slow_work_(
+          std::make_unique<WorkQueue>(options_.slow_work_threads, options_.slow_work_queue_max)) {}
 
 void Api::Handle(HttpRequest&& request, Responder respond) {
   ++http_requests_;
@@ -554,30 +554,7 @@ void Api::Route(HttpRequest& req, Responder& respond) {
                                               std::min<uint64_t>(limit, kListLimitMax), &entries);
       if (!st.ok()) return respond(HttpResponse::Error(st));
       json arr = json::array();
-      for (const auto& e : entries) {
-        json debits = json::array();
-        for (const Debit& d : e.debits) {
-          const char* target = d.target == Debit::Target::kBucket          ? "bucket"
-                               : d.target == Debit::Target::kOverQuota     ? "over_quota"
-                               : d.target == Debit::Target::kPreviousCycle ? "previous_cycle"
-                                                                           : "closed_cycle";
-          json dj = {{"target", target}, {"bytes", d.bytes}};
-          if (d.bucket_id != 0) dj["bucket"] = d.bucket_id;
-          debits.push_back(dj);
-        }
-        arr.push_back({{"seq", e.seq},
-                       {"record", e.record_id},
-                       {"bytes_up", e.bytes_up},
-                       {"bytes_down", e.bytes_down},
-                       {"start", zone.FormatRfc3339(e.start)},
-                       {"end", zone.FormatRfc3339(e.end)},
-                       {"applied_at", zone.FormatRfc3339(e.applied_at)},
-                       {"app", e.app.empty() ? json(nullptr) : json(e.app)},
-                       {"device", e.device.empty() ? json(nullptr) : json(e.device)},
-                       {"source", e.source.empty() ? json(nullptr) : json(e.source)},
-                       {"late", e.late},
-                       {"debits", debits}});
-      }
+      for (const auto& e : entries) arr.push_back(AuditJson(zone, e));
       return respond(
           JsonOk({{"line", line_id},
                   {"entries", arr},
@@ -621,11 +598,7 @@ void Api::Route(HttpRequest& req, Responder& respond) {
         return respond(ledger_->Read([&](const Meter& m) {
           const Line* l = m.FindLine(id);
           if (l == nullptr) return not_found();
-          const Balance& b = m.BalanceOf(*l);
-          json ths = json::array();
-          for (const Threshold& t : b.EffectiveThresholds()) ths.push_back(t.Label());
-          return JsonOk(
-              {{"line", l->id}, {"thresholds", ths}, {"inherited", b.thresholds.empty()}});
+          return JsonOk(ThresholdsJson(*l, m.BalanceOf(*l)));
         }));
       }
       if (method != "PUT") return method_not_allowed();
@@ -661,11 +634,7 @@ void Api::Route(HttpRequest& req, Responder& respond) {
             if (!s.ok()) return HttpResponse::Error(s);
             return ledger->Read([&](const Meter& m) {
               const Line* l = m.FindLine(id);
-              const Balance& b = m.BalanceOf(*l);
-              json out = json::array();
-              for (const Threshold& t : b.EffectiveThresholds()) out.push_back(t.Label());
-              return JsonOk(
-                  {{"line", l->id}, {"thresholds", out}, {"inherited", b.thresholds.empty()}});
+              return JsonOk(ThresholdsJson(*l, m.BalanceOf(*l)));
             });
           });
     }

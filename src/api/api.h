@@ -54,9 +54,10 @@ struct ApiOptions {
   Accounts* accounts = nullptr;
   // Adds `Secure` to the session cookie (set it when the dashboard is served over HTTPS).
   bool cookie_secure = false;
-  // Threads and queued requests for password hashing (sign-in, password changes).
-  size_t password_threads = 2;
-  size_t password_queue_max = 64;
+  // Threads and queued requests for slow work kept off the event loop (Argon2id password
+  // hashing, data exports).
+  size_t slow_work_threads = 2;
+  size_t slow_work_queue_max = 64;
 };
 
 // Who is calling: resolved from the admin token or the session cookie.
@@ -83,6 +84,9 @@ class Api {
   bool Authenticate(const HttpRequest& req, Caller* caller, Responder& respond);
   bool RouteAccounts(HttpRequest& req, const std::vector<std::string_view>& parts,
                      const Caller& caller, Responder& respond);
+  // GET /v1/me/export and DELETE /v1/me/history (run on slow_work_).
+  HttpResponse ExportAccount(const std::string& account);
+  HttpResponse DeleteAccountHistory(const std::string& account);
   // For a subscriber: false (and answered 403/404) unless the route is theirs to use.
   bool SubscriberMayUse(const HttpRequest& req, const std::vector<std::string_view>& parts,
                         const Caller& caller, Responder& respond);
@@ -90,7 +94,7 @@ class Api {
 
   store::Ledger* ledger_;
   ApiOptions options_;
-  std::unique_ptr<WorkQueue> password_work_;
+  std::unique_ptr<WorkQueue> slow_work_;
   std::function<uint32_t()> connections_;
   std::atomic<uint64_t> http_requests_{0};
   std::atomic<uint64_t> http_errors_{0};

@@ -1,5 +1,7 @@
 // The routes of accounts and sign-in (see api.h for who may call what).
 #include <algorithm>
+#include <tuple>
+#include <unordered_set>
 
 #include "api/api.h"
 #include "api/route_util.h"
@@ -10,6 +12,10 @@ namespace {
 
 constexpr std::string_view kCookieName = "ryuryo_session";
 constexpr size_t kAccountsListMax = 1000;
+// An export holds at most this many audit entries per line (retention keeps far fewer).
+constexpr size_t kExportAuditEntriesMax = 10'000'000;
+// Events looked at by one export.
+constexpr size_t kExportEventsScanMax = 10'000'000;
 
 // The value of one cookie in a Cookie header ("a=1; ryuryo_session=xyz").
 std::string CookieValue(const HttpRequest& req, std::string_view name) {
@@ -154,7 +160,7 @@ bool Api::RouteSignIn(HttpRequest& req, const std::vector<std::string_view>& par
     return true;
   }
   Responder r = respond;
-  bool queued = password_work_->Post([accounts, account, password, address, ttl_ms, secure, r] {
+  bool queued = slow_work_->Post([accounts, account, password, address, ttl_ms, secure, r] {
     SignIn in;
     int64_t retry = 0;
     Status s = accounts->SignInWithPassword(account, password, address, &in, &retry);
@@ -333,13 +339,30 @@ bool Api::RouteAccounts(HttpRequest& req, const std::vector<std::string_view>& p
       };
       if (!spec.password) {
         apply();
-      } else if (!password_work_->Post(apply)) {
+      } else if (!slow_work_->Post(apply)) {
         respond(Busy(Status::ResourceExhausted("too many password changes at once")));
       }
       return true;
     }
     if (parts.size() == 2) return method_not_allowed();
-    return false;  // /v1/me/export, /v1/me/history: account_data_routes
+    if (parts.size() == 3 && (parts[2] == "export" || parts[2] == "history")) {
+      const bool is_export = parts[2] == "export";
+      if (method != (is_export ? "GET" : "DELETE")) return method_not_allowed();
+      if (caller.role != Role::kSubscriber) {
+        respond(HttpResponse::Error(Status::InvalidArgument(
+            "an operator has no account: sign in as the subscriber (a login link)")));
+        return true;
+      }
+      Responder r = respond;
+      const std::string account = caller.account;
+      auto work = [this, account, is_export, r] {
+        r(is_export ? ExportAccount(account) : DeleteAccountHistory(account));
+      };
+      if (!slow_work_->Post(work))
+        respond(Busy(Status::ResourceExhausted("too many exports at once")));
+      return true;
+    }
+    return false;
   }
 
   // /v1/accounts (operators)
@@ -423,7 +446,7 @@ bool Api::RouteAccounts(HttpRequest& req, const std::vector<std::string_view>& p
       };
       if (!spec.password) {
         apply();
-      } else if (!password_work_->Post(apply)) {
+      } else if (!slow_work_->Post(apply)) {
         respond(Busy(Status::ResourceExhausted("too many password changes at once")));
       }
       return true;
@@ -451,6 +474,104 @@ bool Api::RouteAccounts(HttpRequest& req, const std::vector<std::string_view>& p
     if (parts.size() == 3) return method_not_allowed();
   }
   return false;
+}
+
+HttpResponse Api::ExportAccount(const std::string& account) {
+  std::optional<Account> a = options_.accounts->Get(account);
+  if (!a) return HttpResponse::Error(Status::NotFound("account '" + account + "' does not exist"));
+  store::Store* store = ledger_->store();
+  const Millis now = ledger_->Now();
+  struct LineData {
+    std::string id;
+    Zone zone;
+    json line, usage, alerts;
+  };
+  std::vector<LineData> lines;
+  ledger_->Read([&](const Meter& m) {
+    for (uint32_t i : m.LinesOfAccount(account)) {
+      const Line& l = m.line(i);
+      lines.push_back({l.id, m.BalanceOf(l).zone, LineJson(m, l), UsageJson(m, l, now),
+                       ThresholdsJson(l, m.BalanceOf(l))});
+    }
+    return 0;
+  });
+  json out_lines = json::array();
+  std::unordered_set<std::string> ids;
+  for (LineData& d : lines) {
+    ids.insert(d.id);
+    json history = json::object();
+    for (auto [name, g, by] : {std::tuple{"hourly", 'h', 0},
+                               {"daily", 'd', 0},
+                               {"daily_by_app", 'd', 'a'},
+                               {"daily_by_device", 'd', 'd'}}) {
+      std::vector<store::HistoryPoint> points;
+      Status st =
+          store->ReadHistory(d.id, g, 0, now + kMillisPerDay, static_cast<char>(by), &points);
+      if (!st.ok()) return HttpResponse::Error(st);
+      json arr = json::array();
+      for (const store::HistoryPoint& p : points) {
+        json j = {{"start", d.zone.FormatRfc3339(p.start)},
+                  {"bytes_up", p.bytes_up},
+                  {"bytes_down", p.bytes_down}};
+        if (by == 'a') j["app"] = p.name;
+        if (by == 'd') j["device"] = p.name;
+        arr.push_back(std::move(j));
+      }
+      history[name] = std::move(arr);
+    }
+    std::vector<store::AuditEntry> entries;
+    Status st = store->ReadAudit(d.id, 0, kExportAuditEntriesMax, &entries);
+    if (!st.ok()) return HttpResponse::Error(st);
+    json audit = json::array();
+    for (const store::AuditEntry& e : entries) audit.push_back(AuditJson(d.zone, e));
+    out_lines.push_back({{"line", std::move(d.line)},
+                         {"usage", std::move(d.usage)},
+                         {"alerts", std::move(d.alerts)},
+                         {"history", std::move(history)},
+                         {"audit", std::move(audit)}});
+  }
+  // The events about the account or its lines.
+  json events = json::array();
+  uint64_t after = 0;
+  for (size_t scanned = 0; scanned < kExportEventsScanMax;) {
+    std::vector<std::string> chunk;
+    uint64_t last = after;
+    Status st = store->ReadEvents(after, 1000, &chunk, &last);
+    if (!st.ok()) return HttpResponse::Error(st);
+    if (chunk.empty()) break;
+    scanned += chunk.size();
+    after = last;
+    for (const std::string& text : chunk) {
+      json ev = json::parse(text, nullptr, /*allow_exceptions=*/false);
+      if (!ev.is_object()) continue;
+      const bool mine = (ev.contains("account") && ev["account"] == account) ||
+                        (ev.contains("line") && ev["line"].is_string() &&
+                         ids.count(ev["line"].get<std::string>()) > 0);
+      if (mine) events.push_back(std::move(ev));
+    }
+  }
+  HttpResponse r = JsonOk({{"exported_at", FormatRfc3339Utc(now)},
+                           {"account", AccountJson(*a)},
+                           {"lines", std::move(out_lines)},
+                           {"events", std::move(events)}});
+  r.headers.emplace_back("Content-Disposition",
+                         "attachment; filename=\"ryuryo-" + account + ".json\"");
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+HttpResponse Api::DeleteAccountHistory(const std::string& account) {
+  std::vector<std::string> ids = ledger_->Read([&](const Meter& m) {
+    std::vector<std::string> out;
+    for (uint32_t i : m.LinesOfAccount(account)) out.push_back(m.line(i).id);
+    return out;
+  });
+  store::Batch b(ledger_->store());
+  for (const std::string& id : ids) b.DeleteLineHistory(id);
+  if (Status st = ledger_->store()->Write(&b); !st.ok()) return HttpResponse::Error(st);
+  HttpResponse r;
+  r.status = 204;
+  return r;
 }
 
 }  // namespace ryuryo::api

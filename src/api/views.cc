@@ -117,4 +117,35 @@ json UsageJson(const Meter& m, const Line& l, Millis now) {
   return j;
 }
 
+json AuditJson(const Zone& zone, const store::AuditEntry& e) {
+  json debits = json::array();
+  for (const Debit& d : e.debits) {
+    const char* target = d.target == Debit::Target::kBucket          ? "bucket"
+                         : d.target == Debit::Target::kOverQuota     ? "over_quota"
+                         : d.target == Debit::Target::kPreviousCycle ? "previous_cycle"
+                                                                     : "closed_cycle";
+    json dj = {{"target", target}, {"bytes", d.bytes}};
+    if (d.bucket_id != 0) dj["bucket"] = d.bucket_id;
+    debits.push_back(dj);
+  }
+  return {{"seq", e.seq},
+          {"record", e.record_id},
+          {"bytes_up", e.bytes_up},
+          {"bytes_down", e.bytes_down},
+          {"start", zone.FormatRfc3339(e.start)},
+          {"end", zone.FormatRfc3339(e.end)},
+          {"applied_at", zone.FormatRfc3339(e.applied_at)},
+          {"app", e.app.empty() ? json(nullptr) : json(e.app)},
+          {"device", e.device.empty() ? json(nullptr) : json(e.device)},
+          {"source", e.source.empty() ? json(nullptr) : json(e.source)},
+          {"late", e.late},
+          {"debits", debits}};
+}
+
+json ThresholdsJson(const Line& l, const Balance& b) {
+  json ths = json::array();
+  for (const Threshold& t : b.EffectiveThresholds()) ths.push_back(t.Label());
+  return {{"line", l.id}, {"thresholds", ths}, {"inherited", b.thresholds.empty()}};
+}
+
 }  // namespace ryuryo::api

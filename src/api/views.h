@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/meter.h"
+#include "store/store.h"
 
 namespace ryuryo::api {
 
@@ -18,5 +19,9 @@ json PoolJson(const Meter& m, const Pool& p);
 json BucketJson(const Zone& z, const Bucket& k);
 // GET /v1/lines/{id}/usage: used, remaining, buckets, cycle, state, forecast, as_of.
 json UsageJson(const Meter& m, const Line& l, Millis now);
+// One entry of GET /v1/lines/{id}/audit.
+json AuditJson(const Zone& zone, const store::AuditEntry& e);
+// GET /v1/lines/{id}/alerts: {"line", "thresholds", "inherited"}.
+json ThresholdsJson(const Line& l, const Balance& b);
 
 }  // namespace ryuryo::api

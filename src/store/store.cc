@@ -295,6 +295,15 @@ void Batch::PutAdapterState(std::string_view key, std::string_view value) {
            rocksdb::Slice(value.data(), value.size()));
 }
 
+void Batch::DeleteLineHistory(const std::string& line) {
+  // Keys of a line are "<line>\0..." and ids hold no NUL: the range [line\0, line\1) is it.
+  std::string lo = line, hi = line;
+  lo.push_back('\0');
+  hi.push_back('\1');
+  wb_->DeleteRange(store_->cf_[kRollup], lo, hi);
+  wb_->DeleteRange(store_->cf_[kAudit], lo, hi);
+}
+
 void Batch::PutAccountData(std::string_view key, std::string_view value) {
   wb_->Put(store_->cf_[kAccounts], rocksdb::Slice(key.data(), key.size()),
            rocksdb::Slice(value.data(), value.size()));

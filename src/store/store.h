@@ -117,6 +117,8 @@ class Batch {
   void DeleteQuarantine(uint64_t seq);
   void PutAdapterState(std::string_view key, std::string_view value);
   void DeleteAdapterState(std::string_view key);
+  // Deletes a line's usage history (hourly, daily, per app and per device) and audit trail.
+  void DeleteLineHistory(const std::string& line);
   // Subscriber accounts, their sessions and one-time login links (api/accounts), by key.
   void PutAccountData(std::string_view key, std::string_view value);
   void DeleteAccountData(std::string_view key);
