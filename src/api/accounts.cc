@@ -108,6 +108,11 @@ Status Accounts::Open(store::Store* store, AccountsOptions options, Clock clock,
   const Millis now = a->clock_();
   store::Batch expired(store);
   Status st = store->ScanAccountData("", [&](std::string_view key, std::string_view value) {
+    // The column family is shared (notify/channels keeps "c/" and "n/" keys there).
+    if (!key.starts_with(kAccountPrefix) && !key.starts_with(kSessionPrefix) &&
+        !key.starts_with(kLinkPrefix)) {
+      return Status::Ok();
+    }
     json j = json::parse(value, nullptr, /*allow_exceptions=*/false);
     if (!j.is_object()) {
       return Status::Internal("accounts: unreadable entry '" + std::string(key) + "'");
@@ -151,7 +156,8 @@ Status Accounts::Open(store::Store* store, AccountsOptions options, Clock clock,
   return Status::Ok();
 }
 
-Status Accounts::Put(const AccountSpec& spec, Account* out, bool* created) {
+Status Accounts::Put(const AccountSpec& spec, Account* out, bool* created,
+                     std::string_view keep_session) {
   if (Status st = ValidateLineId(spec.id); !st.ok()) {
     return Status::InvalidArgument("id: " + st.message());
   }
@@ -177,6 +183,7 @@ Status Accounts::Put(const AccountSpec& spec, Account* out, bool* created) {
     }
     hash = buf;
   }
+  const std::string keep = keep_session.empty() ? "" : TokenDigest(keep_session);
   const Millis now = clock_();
   std::lock_guard lock(mu_);
   auto it = accounts_.find(spec.id);
@@ -197,10 +204,11 @@ Status Accounts::Put(const AccountSpec& spec, Account* out, bool* created) {
   a.updated_at = now;
   store::Batch b(store_);
   b.PutAccountData(Key(kAccountPrefix, a.id), EncodeAccount(a));
-  if (spec.password && !is_new) DropSessionsOf(a.id, &b);
+  if (spec.password && !is_new) DropSessionsOf(a.id, keep, &b);
   RYURYO_RETURN_IF_ERROR(store_->Write(&b));
   if (spec.password && !is_new) {
-    std::erase_if(sessions_, [&](const auto& kv) { return kv.second.account == a.id; });
+    std::erase_if(sessions_,
+                  [&](const auto& kv) { return kv.second.account == a.id && kv.first != keep; });
     stats_.sessions = sessions_.size();
   }
   accounts_[a.id] = a;
@@ -209,9 +217,11 @@ Status Accounts::Put(const AccountSpec& spec, Account* out, bool* created) {
   return Status::Ok();
 }
 
-void Accounts::DropSessionsOf(const std::string& account, store::Batch* batch) {
+void Accounts::DropSessionsOf(const std::string& account, const std::string& keep,
+                              store::Batch* batch) {
   for (const auto& [digest, s] : sessions_) {
-    if (s.account == account) batch->DeleteAccountData(Key(kSessionPrefix, digest));
+    if (s.account == account && digest != keep)
+      batch->DeleteAccountData(Key(kSessionPrefix, digest));
   }
 }
 

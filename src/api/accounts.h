@@ -98,8 +98,11 @@ class Accounts {
                      std::unique_ptr<Accounts>* out);
 
   // Creates the account or changes the fields the spec sets. A new password signs out the
-  // account's sessions. Errors name the field (id, name, locale, password).
-  Status Put(const AccountSpec& spec, Account* out, bool* created = nullptr);
+  // account's sessions, except the one whose cookie value is `keep_session` (a subscriber who
+  // changes their own password stays signed in there). Errors name the field (id, name, locale,
+  // password).
+  Status Put(const AccountSpec& spec, Account* out, bool* created = nullptr,
+             std::string_view keep_session = {});
   std::optional<Account> Get(std::string_view id) const;
   // Accounts in id order after `after`, at most `limit`.
   std::vector<Account> List(std::string_view after, size_t limit) const;
@@ -147,7 +150,9 @@ class Accounts {
   void CountFailure(std::unordered_map<std::string, Failures>* map, const std::string& key,
                     Millis now);
   Status NewSession(Role role, const std::string& account, SignIn* out);  // takes mu_
-  void DropSessionsOf(const std::string& account, store::Batch* batch);   // mu_ held
+  // All but the one with digest `keep`.
+  void DropSessionsOf(const std::string& account, const std::string& keep,
+                      store::Batch* batch);  // mu_ held
 
   store::Store* store_;
   AccountsOptions options_;

@@ -24,6 +24,31 @@ constexpr size_t kQuarantineScanMax = 1'000'000;
 
 // A time zone named in a PUT body: an unknown one is bad input (400). (Zone::Find answers
 // NotFound, which the meter passes on and would otherwise turn into a 404.)
+// "channels": [{"type": "webhook", "url": "..."}, {"type": "sms", "to": "..."}]
+Status ParseChannels(const json& arr, std::vector<notify::ChannelSpec>* out) {
+  if (!arr.is_array()) return Status::InvalidArgument("channels: must be an array of objects");
+  for (size_t i = 0; i < arr.size(); ++i) {
+    const std::string where = "channels[" + std::to_string(i) + "]";
+    Status st = CheckFields(arr[i], {"type", "url", "to"}).Prefixed(where);
+    notify::ChannelSpec spec;
+    if (st.ok()) spec.type = StringField(arr[i], "type", &st);
+    if (st.ok()) spec.url = StringField(arr[i], "url", &st);
+    if (st.ok()) spec.to = StringField(arr[i], "to", &st);
+    if (st.ok() && spec.type.empty()) st = Status::InvalidArgument("type: missing");
+    if (!st.ok()) return st.message().starts_with(where) ? st : st.Prefixed(where);
+    out->push_back(std::move(spec));
+  }
+  return Status::Ok();
+}
+
+json ChannelJson(const notify::Channel& c) {
+  return {{"id", c.id},
+          {"type", c.type},
+          {"url", c.url},
+          {"secret", c.secret},
+          {"created_at", FormatRfc3339Utc(c.created_at)}};
+}
+
 Status CheckTimezone(const std::string& tz) {
   if (tz.empty()) return Status::Ok();
   Zone z;
@@ -594,20 +619,34 @@ void Api::Route(HttpRequest& req, Responder& respond) {
           });
     }
     if (sub == "alerts") {
+      notify::ChannelRegistry* channels = options_.channels;
+      // The thresholds (from the meter) and the channels of a line, as one object.
+      auto alerts_json = [channels](const Meter& m, const Line& l) {
+        json j = ThresholdsJson(l, m.BalanceOf(l));
+        json list = json::array();
+        if (channels != nullptr) {
+          for (const notify::Channel& c : channels->Of(l.id)) list.push_back(ChannelJson(c));
+        }
+        j["channels"] = std::move(list);
+        return j;
+      };
       if (method == "GET") {
         return respond(ledger_->Read([&](const Meter& m) {
           const Line* l = m.FindLine(id);
           if (l == nullptr) return not_found();
-          return JsonOk(ThresholdsJson(*l, m.BalanceOf(*l)));
+          return JsonOk(alerts_json(m, *l));
         }));
       }
       if (method != "PUT") return method_not_allowed();
       json body;
       Status st = ParseBody(req.body, &body);
-      if (st.ok()) st = CheckFields(body, {"thresholds"});
+      if (st.ok()) st = CheckFields(body, {"thresholds", "channels"});
+      if (st.ok() && !body.contains("thresholds") && !body.contains("channels")) {
+        st = Status::InvalidArgument("thresholds or channels: at least one is needed");
+      }
       std::vector<Threshold> ths;
-      if (st.ok()) {
-        if (!body.contains("thresholds") || !body["thresholds"].is_array()) {
+      if (st.ok() && body.contains("thresholds")) {
+        if (!body["thresholds"].is_array()) {
           st = Status::InvalidArgument("thresholds: must be an array of strings");
         } else {
           size_t i = 0;
@@ -626,17 +665,34 @@ void Api::Route(HttpRequest& req, Responder& respond) {
           }
         }
       }
+      std::vector<notify::ChannelSpec> specs;
+      if (st.ok() && body.contains("channels")) st = ParseChannels(body["channels"], &specs);
+      if (st.ok() && body.contains("channels") && channels == nullptr) {
+        st = Status::InvalidArgument("channels: not available on this server");
+      }
       if (!st.ok()) return respond(HttpResponse::Error(st));
+      std::string line_id;
+      Zone zone;
+      if (!find_line_zone(&line_id, &zone)) return respond(not_found());
+      if (body.contains("channels")) {
+        st = channels->Set(line_id, specs, nullptr);
+        if (!st.ok()) return respond(HttpResponse::Error(st));
+      }
       store::Ledger* ledger = ledger_;
+      auto answer = [ledger, line_id, alerts_json](const Status& s) {
+        if (!s.ok()) return HttpResponse::Error(s);
+        return ledger->Read([&](const Meter& m) {
+          const Line* l = m.FindLine(line_id);
+          return l ? JsonOk(alerts_json(m, *l))
+                   : HttpResponse::Error(Status::NotFound("line '" + line_id + "' does not exist"));
+        });
+      };
+      if (!body.contains("thresholds")) return respond(answer(Status::Ok()));
       return commit_then(
-          [id, ths](Meter& m, Millis t, Effects* fx) { return m.SetThresholds(id, ths, t, fx); },
-          [ledger, id](const Status& s) {
-            if (!s.ok()) return HttpResponse::Error(s);
-            return ledger->Read([&](const Meter& m) {
-              const Line* l = m.FindLine(id);
-              return JsonOk(ThresholdsJson(*l, m.BalanceOf(*l)));
-            });
-          });
+          [line_id, ths](Meter& m, Millis t, Effects* fx) {
+            return m.SetThresholds(line_id, ths, t, fx);
+          },
+          answer);
     }
   }
   return respond(HttpResponse::Error(Status::NotFound("no route for " + req.path)));

@@ -11,7 +11,7 @@
 //   GET  /v1/lines/{id}/history           ?granularity=hour|day&from&to[&by=app|device]
 //   GET  /v1/lines/{id}/audit             which records made this balance (?limit, ?before)
 //   POST /v1/lines/{id}/topups            {"quota", "validity", "id"?}
-//   GET|PUT /v1/lines/{id}/alerts         {"thresholds": [...]}
+//   GET|PUT /v1/lines/{id}/alerts         {"thresholds": [...], "channels": [...]}
 //   PUT  /v1/pools/{id}   GET /v1/pools/{id}
 //   POST /v1/usage                        JSON array or JSON lines of usage records
 //   GET  /v1/events?after=SEQ&limit=N
@@ -38,6 +38,7 @@
 #include "api/accounts.h"
 #include "api/http_server.h"
 #include "api/work_queue.h"
+#include "notify/channels.h"
 #include "store/ledger.h"
 
 namespace ryuryo::api {
@@ -52,6 +53,8 @@ struct ApiOptions {
   std::function<std::string(const std::string& line, size_t limit)> sessions;
   // Subscriber accounts and sessions; without them only the admin token is accepted.
   Accounts* accounts = nullptr;
+  // Subscribers' alert channels (GET|PUT /v1/lines/{id}/alerts "channels").
+  notify::ChannelRegistry* channels = nullptr;
   // Adds `Secure` to the session cookie (set it when the dashboard is served over HTTPS).
   bool cookie_secure = false;
   // Threads and queued requests for slow work kept off the event loop (Argon2id password

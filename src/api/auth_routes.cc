@@ -326,7 +326,9 @@ bool Api::RouteAccounts(HttpRequest& req, const std::vector<std::string_view>& p
       }
       Responder r = respond;
       const std::string address = req.remote_address;
-      auto apply = [accounts, spec, current, address, r] {
+      // A new password ends the account's other sessions; this one goes on.
+      const std::string keep = caller.token;
+      auto apply = [accounts, spec, current, address, keep, r] {
         if (spec.password) {
           int64_t retry = 0;
           Status s = accounts->CheckPassword(spec.id, current, address, &retry);
@@ -334,7 +336,7 @@ bool Api::RouteAccounts(HttpRequest& req, const std::vector<std::string_view>& p
           if (!s.ok()) return r(Denied("wrong_password", "current_password: wrong"));
         }
         Account a;
-        Status s = accounts->Put(spec, &a);
+        Status s = accounts->Put(spec, &a, nullptr, keep);
         r(s.ok() ? JsonOk(AccountJson(a)) : HttpResponse::Error(s));
       };
       if (!spec.password) {

@@ -46,7 +46,8 @@ Status GetString(const toml::table& t, std::string_view key, std::string* out, b
     }
     return Status::Ok();
   }
-  if (!n->is_string()) return Err(*n, std::string(section) + "." + std::string(key) + ": must be a string");
+  if (!n->is_string())
+    return Err(*n, std::string(section) + "." + std::string(key) + ": must be a string");
   *out = n->as_string()->get();
   return Status::Ok();
 }
@@ -58,32 +59,42 @@ Status GetQuantity(const toml::table& t, std::string_view key, bool required,
   RYURYO_RETURN_IF_ERROR(GetString(t, key, &s, required, section));
   if (s.empty()) return Status::Ok();
   Status st = parse(s);
-  if (!st.ok()) return Err(*t.get(key), std::string(section) + "." + std::string(key) + ": " + st.message());
+  if (!st.ok())
+    return Err(*t.get(key), std::string(section) + "." + std::string(key) + ": " + st.message());
   return Status::Ok();
 }
 
 Status ParseAfterQuota(const toml::node& n, const std::string& where, AfterQuota* a) {
   const toml::table* t = n.as_table();
   if (t == nullptr) return Err(n, where + ": must be a table like { action = \"block\" }");
-  RYURYO_RETURN_IF_ERROR(CheckKeys(*t, where, {"action", "rate", "unit", "price", "currency", "cap"}));
+  RYURYO_RETURN_IF_ERROR(
+      CheckKeys(*t, where, {"action", "rate", "unit", "price", "currency", "cap"}));
   std::string action;
   RYURYO_RETURN_IF_ERROR(GetString(*t, "action", &action, true, where));
-  if (Status st = ParseQuotaAction(action, &a->action); !st.ok()) return Err(n, where + ".action: " + st.message());
-  RYURYO_RETURN_IF_ERROR(GetQuantity(*t, "rate", false, where, [&](const std::string& s) { return ParseRateBps(s, &a->rate_bps); }));
-  RYURYO_RETURN_IF_ERROR(GetQuantity(*t, "unit", false, where, [&](const std::string& s) { return ParseBytes(s, &a->unit_bytes); }));
+  if (Status st = ParseQuotaAction(action, &a->action); !st.ok())
+    return Err(n, where + ".action: " + st.message());
+  RYURYO_RETURN_IF_ERROR(GetQuantity(*t, "rate", false, where, [&](const std::string& s) {
+    return ParseRateBps(s, &a->rate_bps);
+  }));
+  RYURYO_RETURN_IF_ERROR(GetQuantity(*t, "unit", false, where, [&](const std::string& s) {
+    return ParseBytes(s, &a->unit_bytes);
+  }));
   RYURYO_RETURN_IF_ERROR(GetString(*t, "currency", &a->currency, false, where));
   auto money = [&](std::string_view key, int64_t* out) -> Status {
     const toml::node* m = t->get(key);
     if (m == nullptr) return Status::Ok();
     if (m->is_integer()) {
       int64_t v = m->as_integer()->get();
-      if (v < 0 || v > 9'000'000'000'000) return Err(*m, where + "." + std::string(key) + ": out of range");
+      if (v < 0 || v > 9'000'000'000'000)
+        return Err(*m, where + "." + std::string(key) + ": out of range");
       *out = v * 1000000;
       return Status::Ok();
     }
     if (m->is_floating_point() || m->is_string()) {
-      std::string s = m->is_string() ? m->as_string()->get() : std::to_string(m->as_floating_point()->get());
-      if (Status st = ParseMoneyMicros(s, out); !st.ok()) return Err(*m, where + "." + std::string(key) + ": " + st.message());
+      std::string s =
+          m->is_string() ? m->as_string()->get() : std::to_string(m->as_floating_point()->get());
+      if (Status st = ParseMoneyMicros(s, out); !st.ok())
+        return Err(*m, where + "." + std::string(key) + ": " + st.message());
       return Status::Ok();
     }
     return Err(*m, where + "." + std::string(key) + ": must be a number");
@@ -95,17 +106,23 @@ Status ParseAfterQuota(const toml::node& n, const std::string& where, AfterQuota
 
 Status ParsePlan(const toml::table& t, Plan* p) {
   const std::string sec = "plans";
-  RYURYO_RETURN_IF_ERROR(CheckKeys(t, sec, {"id", "name", "kind", "quota", "cycle_day", "rollover",
-                                            "validity", "starts", "after_quota", "fair_use",
-                                            "alerts", "timezone"}));
+  RYURYO_RETURN_IF_ERROR(
+      CheckKeys(t, sec,
+                {"id", "name", "kind", "quota", "cycle_day", "rollover", "validity", "starts",
+                 "after_quota", "fair_use", "alerts", "timezone"}));
   RYURYO_RETURN_IF_ERROR(GetString(t, "id", &p->id, true, sec));
   const std::string where = "plan '" + p->id + "'";
   RYURYO_RETURN_IF_ERROR(GetString(t, "name", &p->name, false, where));
   std::string kind;
   RYURYO_RETURN_IF_ERROR(GetString(t, "kind", &kind, true, where));
-  if (Status st = ParsePlanKind(kind, &p->kind); !st.ok()) return Err(*t.get("kind"), where + ".kind: " + st.message());
-  RYURYO_RETURN_IF_ERROR(GetQuantity(t, "quota", false, where, [&](const std::string& s) { return ParseBytes(s, &p->quota_bytes); }));
-  RYURYO_RETURN_IF_ERROR(GetQuantity(t, "validity", false, where, [&](const std::string& s) { return ParseDurationMs(s, &p->validity_ms); }));
+  if (Status st = ParsePlanKind(kind, &p->kind); !st.ok())
+    return Err(*t.get("kind"), where + ".kind: " + st.message());
+  RYURYO_RETURN_IF_ERROR(GetQuantity(t, "quota", false, where, [&](const std::string& s) {
+    return ParseBytes(s, &p->quota_bytes);
+  }));
+  RYURYO_RETURN_IF_ERROR(GetQuantity(t, "validity", false, where, [&](const std::string& s) {
+    return ParseDurationMs(s, &p->validity_ms);
+  }));
   if (const toml::node* n = t.get("cycle_day")) {
     if (!n->is_integer()) return Err(*n, where + ".cycle_day: must be an integer 1..31");
     int64_t d = n->as_integer()->get();
@@ -118,9 +135,12 @@ Status ParsePlan(const toml::table& t, Plan* p) {
   }
   std::string starts;
   RYURYO_RETURN_IF_ERROR(GetString(t, "starts", &starts, false, where));
-  if (starts == "activation") p->starts = PassStart::kActivation;
-  else if (starts == "first_use" || starts.empty()) p->starts = PassStart::kFirstUse;
-  else return Err(*t.get("starts"), where + ".starts: must be activation or first_use");
+  if (starts == "activation")
+    p->starts = PassStart::kActivation;
+  else if (starts == "first_use" || starts.empty())
+    p->starts = PassStart::kFirstUse;
+  else
+    return Err(*t.get("starts"), where + ".starts: must be activation or first_use");
   if (const toml::node* n = t.get("after_quota")) {
     RYURYO_RETURN_IF_ERROR(ParseAfterQuota(*n, where + ".after_quota", &p->after_quota));
   }
@@ -130,12 +150,19 @@ Status ParsePlan(const toml::table& t, Plan* p) {
     const std::string fw = where + ".fair_use";
     RYURYO_RETURN_IF_ERROR(CheckKeys(*f, fw, {"window", "limit", "action", "rate"}));
     FairUse fu;
-    RYURYO_RETURN_IF_ERROR(GetQuantity(*f, "window", true, fw, [&](const std::string& s) { return ParseDurationMs(s, &fu.window_ms); }));
-    RYURYO_RETURN_IF_ERROR(GetQuantity(*f, "limit", true, fw, [&](const std::string& s) { return ParseBytes(s, &fu.limit_bytes); }));
-    RYURYO_RETURN_IF_ERROR(GetQuantity(*f, "rate", false, fw, [&](const std::string& s) { return ParseRateBps(s, &fu.rate_bps); }));
+    RYURYO_RETURN_IF_ERROR(GetQuantity(*f, "window", true, fw, [&](const std::string& s) {
+      return ParseDurationMs(s, &fu.window_ms);
+    }));
+    RYURYO_RETURN_IF_ERROR(GetQuantity(*f, "limit", true, fw, [&](const std::string& s) {
+      return ParseBytes(s, &fu.limit_bytes);
+    }));
+    RYURYO_RETURN_IF_ERROR(GetQuantity(*f, "rate", false, fw, [&](const std::string& s) {
+      return ParseRateBps(s, &fu.rate_bps);
+    }));
     std::string action = "throttle";
     RYURYO_RETURN_IF_ERROR(GetString(*f, "action", &action, false, fw));
-    if (Status st = ParseQuotaAction(action, &fu.action); !st.ok()) return Err(*n, fw + ".action: " + st.message());
+    if (Status st = ParseQuotaAction(action, &fu.action); !st.ok())
+      return Err(*n, fw + ".action: " + st.message());
     p->fair_use = fu;
   }
   if (const toml::node* n = t.get("alerts")) {
@@ -177,7 +204,9 @@ Status ForEachTable(const toml::table& root, std::string_view key, F f) {
   const toml::node* n = root.get(key);
   if (n == nullptr) return Status::Ok();
   const toml::array* arr = n->as_array();
-  if (arr == nullptr) return Err(*n, std::string(key) + ": must be an array of tables ([[" + std::string(key) + "]])");
+  if (arr == nullptr)
+    return Err(*n,
+               std::string(key) + ": must be an array of tables ([[" + std::string(key) + "]])");
   for (const toml::node& e : *arr) {
     const toml::table* t = e.as_table();
     if (t == nullptr) return Err(e, std::string(key) + ": each entry must be a table");
@@ -192,25 +221,29 @@ bool IsIpLiteral(const std::string& s) {
 }
 
 Status ParseAuth(const toml::table& t, AuthConfig* a) {
-  RYURYO_RETURN_IF_ERROR(CheckKeys(t, "auth", {"session_ttl", "login_link_ttl", "cookie_secure",
-                                               "failed_logins_per_account",
-                                               "failed_logins_per_address", "failed_login_window"}));
+  RYURYO_RETURN_IF_ERROR(
+      CheckKeys(t, "auth",
+                {"session_ttl", "login_link_ttl", "cookie_secure", "failed_logins_per_account",
+                 "failed_logins_per_address", "failed_login_window"}));
   auto dur = [&](std::string_view key, int64_t min_ms, int64_t* out) {
     return GetQuantity(t, key, false, "auth", [&](const std::string& s) {
       RYURYO_RETURN_IF_ERROR(ParseDurationMs(s, out));
-      if (*out < min_ms) return Status::InvalidArgument("must be at least " + FormatDuration(min_ms));
+      if (*out < min_ms)
+        return Status::InvalidArgument("must be at least " + FormatDuration(min_ms));
       return Status::Ok();
     });
   };
   RYURYO_RETURN_IF_ERROR(dur("session_ttl", kMillisPerMinute, &a->accounts.session_ttl_ms));
   RYURYO_RETURN_IF_ERROR(dur("login_link_ttl", kMillisPerMinute, &a->accounts.login_link_ttl_ms));
-  RYURYO_RETURN_IF_ERROR(dur("failed_login_window", kMillisPerSecond, &a->accounts.failure_window_ms));
+  RYURYO_RETURN_IF_ERROR(
+      dur("failed_login_window", kMillisPerSecond, &a->accounts.failure_window_ms));
   if (const toml::node* n = t.get("cookie_secure")) {
     if (!n->is_boolean()) return Err(*n, "auth.cookie_secure: must be true or false");
     a->cookie_secure = n->as_boolean()->get();
   }
-  for (auto [key, out] : {std::pair{"failed_logins_per_account", &a->accounts.failures_per_account_max},
-                          {"failed_logins_per_address", &a->accounts.failures_per_address_max}}) {
+  for (auto [key, out] :
+       {std::pair{"failed_logins_per_account", &a->accounts.failures_per_account_max},
+        {"failed_logins_per_address", &a->accounts.failures_per_address_max}}) {
     if (const toml::node* n = t.get(key)) {
       if (!n->is_integer() || n->as_integer()->get() < 1 || n->as_integer()->get() > 1000) {
         return Err(*n, std::string("auth.") + key + ": must be a whole number from 1 to 1000");
@@ -223,12 +256,15 @@ Status ParseAuth(const toml::table& t, AuthConfig* a) {
 
 Status ParseRadius(const toml::table& t, RadiusConfig* r) {
   r->enabled = true;
-  RYURYO_RETURN_IF_ERROR(CheckKeys(
-      t, "radius", {"accounting", "authorization", "line_keys", "session_idle_timeout", "clients",
-                    "policy", "unknown_message", "require_message_authenticator"}));
-  RYURYO_RETURN_IF_ERROR(GetString(t, "unknown_message", &r->access.unknown_message, false, "radius"));
+  RYURYO_RETURN_IF_ERROR(
+      CheckKeys(t, "radius",
+                {"accounting", "authorization", "line_keys", "session_idle_timeout", "clients",
+                 "policy", "unknown_message", "require_message_authenticator"}));
+  RYURYO_RETURN_IF_ERROR(
+      GetString(t, "unknown_message", &r->access.unknown_message, false, "radius"));
   if (const toml::node* n = t.get("require_message_authenticator")) {
-    if (!n->is_boolean()) return Err(*n, "radius.require_message_authenticator: must be true or false");
+    if (!n->is_boolean())
+      return Err(*n, "radius.require_message_authenticator: must be true or false");
     r->access.require_message_authenticator = n->as_boolean()->get();
   }
   if (const toml::node* n = t.get("policy")) {
@@ -236,7 +272,8 @@ Status ParseRadius(const toml::table& t, RadiusConfig* r) {
     if (pt == nullptr) return Err(*n, "radius.policy: must be a table");
     RYURYO_RETURN_IF_ERROR(CheckKeys(*pt, "radius.policy", {"normal", "throttled", "blocked"}));
     radius::RadiusPolicyConfig pc;
-    for (auto [name, out] : {std::pair{"normal", &pc.normal}, {"throttled", &pc.throttled},
+    for (auto [name, out] : {std::pair{"normal", &pc.normal},
+                             {"throttled", &pc.throttled},
                              {"blocked", &pc.blocked}}) {
       const toml::node* sn = pt->get(name);
       if (sn == nullptr) continue;
@@ -266,8 +303,8 @@ Status ParseRadius(const toml::table& t, RadiusConfig* r) {
       return Err(*t.get(key), "radius." + std::string(key) + ": " + s.message());
     }
     if (!IsIpLiteral(*host)) {
-      return Err(*t.get(key), "radius." + std::string(key) + ": '" + *host +
-                                  "' is not an IP address");
+      return Err(*t.get(key),
+                 "radius." + std::string(key) + ": '" + *host + "' is not an IP address");
     }
     return Status::Ok();
   };
@@ -279,25 +316,27 @@ Status ParseRadius(const toml::table& t, RadiusConfig* r) {
   if (const toml::node* n = t.get("line_keys")) {
     const toml::array* arr = n->as_array();
     if (arr == nullptr || arr->empty()) {
-      return Err(*n, "radius.line_keys: must be a non-empty array of \"3gpp-imsi\", "
-                     "\"calling-station-id\", \"user-name\"");
+      return Err(*n,
+                 "radius.line_keys: must be a non-empty array of \"3gpp-imsi\", "
+                 "\"calling-station-id\", \"user-name\"");
     }
     r->accounting.line_keys.clear();
     for (const toml::node& e : *arr) {
       ingest::LineKeyAttr k;
       if (!e.is_string() || !ingest::ParseLineKeyAttr(e.as_string()->get(), &k)) {
-        return Err(e, "radius.line_keys: unknown key (expected \"3gpp-imsi\", "
-                      "\"calling-station-id\" or \"user-name\")");
+        return Err(e,
+                   "radius.line_keys: unknown key (expected \"3gpp-imsi\", "
+                   "\"calling-station-id\" or \"user-name\")");
       }
       r->accounting.line_keys.push_back(k);
     }
   }
-  RYURYO_RETURN_IF_ERROR(
-      GetQuantity(t, "session_idle_timeout", false, "radius", [&](const std::string& s) {
-        return ParseDurationMs(s, &r->accounting.session_idle_ms);
-      }));
+  RYURYO_RETURN_IF_ERROR(GetQuantity(
+      t, "session_idle_timeout", false, "radius",
+      [&](const std::string& s) { return ParseDurationMs(s, &r->accounting.session_idle_ms); }));
   RYURYO_RETURN_IF_ERROR(ForEachTable(t, "clients", [&](const toml::table& c) -> Status {
-    RYURYO_RETURN_IF_ERROR(CheckKeys(c, "radius.clients", {"address", "secret", "coa_port", "name"}));
+    RYURYO_RETURN_IF_ERROR(
+        CheckKeys(c, "radius.clients", {"address", "secret", "coa_port", "name"}));
     ingest::RadiusClient client;
     RYURYO_RETURN_IF_ERROR(GetString(c, "address", &client.address, true, "radius.clients"));
     RYURYO_RETURN_IF_ERROR(GetString(c, "secret", &client.secret, true, "radius.clients"));
@@ -359,8 +398,9 @@ Status ParseConfig(std::string_view text, const std::string& source_name, Config
                                    ": " + std::string(e.description()));
   }
   Status st = [&]() -> Status {
-    RYURYO_RETURN_IF_ERROR(CheckKeys(root, "config", {"server", "retention", "auth", "plans", "pools", "lines", "accounts",
-                                                   "webhooks", "radius"}));
+    RYURYO_RETURN_IF_ERROR(CheckKeys(root, "config",
+                                     {"server", "retention", "auth", "channels", "plans", "pools",
+                                      "lines", "accounts", "webhooks", "radius"}));
     if (const toml::node* n = root.get("server")) {
       const toml::table* t = n->as_table();
       if (t == nullptr) return Err(*n, "server: must be a table");
@@ -370,7 +410,8 @@ Status ParseConfig(std::string_view text, const std::string& source_name, Config
       RYURYO_RETURN_IF_ERROR(GetString(*t, "admin_token", &c->admin_token, false, "server"));
       std::string host;
       uint16_t port;
-      if (Status s = SplitHostPort(c->http, &host, &port); !s.ok()) return Err(*t, "server.http: " + s.message());
+      if (Status s = SplitHostPort(c->http, &host, &port); !s.ok())
+        return Err(*t, "server.http: " + s.message());
     }
     if (const toml::node* n = root.get("retention")) {
       if (!n->is_table()) return Err(*n, "retention: must be a table");
@@ -389,28 +430,38 @@ Status ParseConfig(std::string_view text, const std::string& source_name, Config
       RYURYO_RETURN_IF_ERROR(CheckKeys(t, "pools", {"id", "plan", "account", "timezone"}));
       PoolSpec p;
       RYURYO_RETURN_IF_ERROR(GetString(t, "id", &p.id, true, "pools"));
-      if (Status s = ValidateLineId(p.id); !s.ok()) return Err(*t.get("id"), "pools.id: " + s.message());
+      if (Status s = ValidateLineId(p.id); !s.ok())
+        return Err(*t.get("id"), "pools.id: " + s.message());
       if (!pool_ids.insert(p.id).second) return Err(t, "pool '" + p.id + "' is defined twice");
       RYURYO_RETURN_IF_ERROR(GetString(t, "plan", &p.plan, true, "pools"));
       RYURYO_RETURN_IF_ERROR(GetString(t, "account", &p.account, false, "pools"));
       RYURYO_RETURN_IF_ERROR(GetString(t, "timezone", &p.timezone, false, "pools"));
-      if (c->catalog->Find(p.plan) == nullptr) return Err(t, "pool '" + p.id + "': plan '" + p.plan + "' is not defined");
+      if (c->catalog->Find(p.plan) == nullptr)
+        return Err(t, "pool '" + p.id + "': plan '" + p.plan + "' is not defined");
       c->pools.push_back(p);
       return Status::Ok();
     }));
     RYURYO_RETURN_IF_ERROR(ForEachTable(root, "lines", [&](const toml::table& t) {
-      RYURYO_RETURN_IF_ERROR(CheckKeys(t, "lines", {"id", "plan", "account", "msisdn", "imsi", "iccid",
-                                                    "timezone", "locale", "pool"}));
+      RYURYO_RETURN_IF_ERROR(CheckKeys(
+          t, "lines",
+          {"id", "plan", "account", "msisdn", "imsi", "iccid", "timezone", "locale", "pool"}));
       LineSpec l;
       RYURYO_RETURN_IF_ERROR(GetString(t, "id", &l.id, true, "lines"));
-      if (Status s = ValidateLineId(l.id); !s.ok()) return Err(*t.get("id"), "lines.id: " + s.message());
+      if (Status s = ValidateLineId(l.id); !s.ok())
+        return Err(*t.get("id"), "lines.id: " + s.message());
       if (!line_ids.insert(l.id).second) return Err(t, "line '" + l.id + "' is defined twice");
-      for (auto [key, out] : {std::pair{"plan", &l.plan}, {"account", &l.account}, {"msisdn", &l.msisdn},
-                              {"imsi", &l.imsi}, {"iccid", &l.iccid}, {"timezone", &l.timezone},
-                              {"locale", &l.locale}, {"pool", &l.pool}}) {
+      for (auto [key, out] : {std::pair{"plan", &l.plan},
+                              {"account", &l.account},
+                              {"msisdn", &l.msisdn},
+                              {"imsi", &l.imsi},
+                              {"iccid", &l.iccid},
+                              {"timezone", &l.timezone},
+                              {"locale", &l.locale},
+                              {"pool", &l.pool}}) {
         RYURYO_RETURN_IF_ERROR(GetString(t, key, out, false, "lines"));
       }
-      if (l.plan.empty() && l.pool.empty()) return Err(t, "line '" + l.id + "': needs a plan or a pool");
+      if (l.plan.empty() && l.pool.empty())
+        return Err(t, "line '" + l.id + "': needs a plan or a pool");
       if (!l.plan.empty() && c->catalog->Find(l.plan) == nullptr) {
         return Err(t, "line '" + l.id + "': plan '" + l.plan + "' is not defined");
       }
@@ -424,14 +475,34 @@ Status ParseConfig(std::string_view text, const std::string& source_name, Config
       if (!n->is_table()) return Err(*n, "auth: must be a table");
       RYURYO_RETURN_IF_ERROR(ParseAuth(*n->as_table(), &c->auth));
     }
+    if (const toml::node* n = root.get("channels")) {
+      const toml::table* t = n->as_table();
+      if (t == nullptr) return Err(*n, "channels: must be a table");
+      RYURYO_RETURN_IF_ERROR(
+          CheckKeys(*t, "channels", {"allow_private_addresses", "per_line_max"}));
+      if (const toml::node* v = t->get("allow_private_addresses")) {
+        if (!v->is_boolean())
+          return Err(*v, "channels.allow_private_addresses: must be true or false");
+        c->channels.allow_private_addresses = v->as_boolean()->get();
+      }
+      if (const toml::node* v = t->get("per_line_max")) {
+        if (!v->is_integer() || v->as_integer()->get() < 0 || v->as_integer()->get() > 100) {
+          return Err(*v, "channels.per_line_max: must be a whole number from 0 to 100");
+        }
+        c->channels.per_line_max = static_cast<size_t>(v->as_integer()->get());
+      }
+    }
     std::unordered_set<std::string> account_ids;
     RYURYO_RETURN_IF_ERROR(ForEachTable(root, "accounts", [&](const toml::table& t) {
       RYURYO_RETURN_IF_ERROR(CheckKeys(t, "accounts", {"id", "name", "locale", "password"}));
       api::AccountSpec a;
       RYURYO_RETURN_IF_ERROR(GetString(t, "id", &a.id, true, "accounts"));
-      if (Status s = ValidateLineId(a.id); !s.ok()) return Err(*t.get("id"), "accounts.id: " + s.message());
-      if (!account_ids.insert(a.id).second) return Err(t, "account '" + a.id + "' is defined twice");
-      for (auto [key, out] : {std::pair{"name", &a.name}, {"locale", &a.locale}, {"password", &a.password}}) {
+      if (Status s = ValidateLineId(a.id); !s.ok())
+        return Err(*t.get("id"), "accounts.id: " + s.message());
+      if (!account_ids.insert(a.id).second)
+        return Err(t, "account '" + a.id + "' is defined twice");
+      for (auto [key, out] :
+           {std::pair{"name", &a.name}, {"locale", &a.locale}, {"password", &a.password}}) {
         std::string v;
         RYURYO_RETURN_IF_ERROR(GetString(t, key, &v, false, "accounts"));
         if (t.get(key) != nullptr) *out = v;

@@ -1,6 +1,8 @@
-// Config: the one TOML file ryuryo reads (DESIGN §4): [server], [retention], [auth], [[plans]],
-// [[pools]], [[lines]], [[accounts]], [[webhooks]], [radius] with [[radius.clients]]. Units as people write them ("3 GB", "128 kbps", "8d").
-// Unknown keys are errors naming the key and its line, so a typo never silently does nothing.
+// Config: the one TOML file ryuryo reads (DESIGN §4): [server], [retention], [auth], [channels],
+// [[plans]],
+// [[pools]], [[lines]], [[accounts]], [[webhooks]], [radius] with [[radius.clients]]. Units as
+// people write them ("3 GB", "128 kbps", "8d"). Unknown keys are errors naming the key and its
+// line, so a typo never silently does nothing.
 #pragma once
 
 #include <memory>
@@ -12,9 +14,10 @@
 #include "core/plan.h"
 #include "core/status.h"
 #include "ingest/radius_accounting.h"
+#include "notify/channels.h"
+#include "notify/webhook.h"
 #include "radius/access.h"
 #include "radius/policy.h"
-#include "notify/webhook.h"
 #include "store/store.h"
 
 namespace ryuryo::app {
@@ -45,6 +48,7 @@ struct Config {
   std::vector<notify::WebhookEndpoint> webhooks;
   RadiusConfig radius;
   AuthConfig auth;
+  notify::ChannelOptions channels;         // [channels]: subscribers' own alert channels
   std::vector<api::AccountSpec> accounts;  // [[accounts]]: created at start when missing
 };
 

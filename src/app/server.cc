@@ -1,9 +1,9 @@
 #include "app/server.h"
 
+#include <arpa/inet.h>
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
-#include <arpa/inet.h>
 #include <sys/stat.h>
 
 #include <boost/asio/io_context.hpp>
@@ -58,7 +58,8 @@ Status ResolveAdminToken(const Config& config, bool create, std::string* token) 
                             path.string() + " does not exist)");
   }
   unsigned char raw[24];
-  if (RAND_bytes(raw, sizeof raw) != 1) return Status::Internal("no randomness for the admin token");
+  if (RAND_bytes(raw, sizeof raw) != 1)
+    return Status::Internal("no randomness for the admin token");
   static const char* hex = "0123456789abcdef";
   token->clear();
   for (unsigned char b : raw) {
@@ -137,8 +138,8 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
     return 1;
   }
   double recover_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  spdlog::info("recovered {} lines and {} pools in {:.3f} s", meter.line_count(), meter.pool_count(),
-               recover_s);
+  spdlog::info("recovered {} lines and {} pools in {:.3f} s", meter.line_count(),
+               meter.pool_count(), recover_s);
 
   std::unique_ptr<ingest::RadiusAccountingServer> radius;
   if (config.radius.enabled) {
@@ -190,18 +191,19 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
       std::vector<notify::EnforcementTarget> targets;
       const Millis now = ledger.Now();
       // The lines concerned, with their state now: the event's line, or every member of its pool.
-      std::vector<std::pair<std::string, radius::LineFacts>> lines = ledger.Read([&](const Meter& m) {
-        std::vector<std::pair<std::string, radius::LineFacts>> out;
-        auto add = [&](const Line& l) { out.emplace_back(l.id, ingest::FactsOf(m, l, now)); };
-        if (!ev.pool.empty()) {
-          if (const Pool* p = m.FindPool(ev.pool)) {
-            for (uint32_t i : p->members) add(m.line(i));
-          }
-        } else if (const Line* l = m.FindLine(ev.line)) {
-          add(*l);
-        }
-        return out;
-      });
+      std::vector<std::pair<std::string, radius::LineFacts>> lines =
+          ledger.Read([&](const Meter& m) {
+            std::vector<std::pair<std::string, radius::LineFacts>> out;
+            auto add = [&](const Line& l) { out.emplace_back(l.id, ingest::FactsOf(m, l, now)); };
+            if (!ev.pool.empty()) {
+              if (const Pool* p = m.FindPool(ev.pool)) {
+                for (uint32_t i : p->members) add(m.line(i));
+              }
+            } else if (const Line* l = m.FindLine(ev.line)) {
+              add(*l);
+            }
+            return out;
+          });
       for (const auto& [line, facts] : lines) {
         for (const ingest::OpenSession& s :
              radius->OpenSessions(line, notify::kEnforcementTargetsPerEventMax)) {
@@ -238,15 +240,23 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
           nullptr);
       if (!s.ok()) spdlog::warn("enforcement outcome not recorded: {}", s.message());
     };
-    enforcer = std::make_unique<notify::Enforcer>(config.radius.policy, targets_of, record,
-                                                  WallClock);
+    enforcer =
+        std::make_unique<notify::Enforcer>(config.radius.policy, targets_of, record, WallClock);
     enforcement_outbox.set_enforcement_sender(
         [&enforcer](const Event& e, std::string* error) { return enforcer->Deliver(e, error); });
   }
+  std::unique_ptr<notify::ChannelRegistry> channels;
+  if (st = notify::ChannelRegistry::Open(db.get(), config.channels, WallClock, &channels);
+      !st.ok()) {
+    std::fprintf(stderr, "ryuryo: channels: %s\n", st.message().c_str());
+    return 1;
+  }
+  webhooks.set_channels(channels.get());
   std::vector<notify::WebhookEndpoint> endpoints = config.webhooks;
   const bool enforce = radius != nullptr;
-  ledger.set_outbox_router([endpoints, enforce](const Event& ev) {
+  ledger.set_outbox_router([endpoints, enforce, &channels](const Event& ev) {
     std::vector<uint32_t> to = notify::RouteEvent(endpoints, ev);
+    channels->Route(ev, &to);
     if (enforce) {
       for (uint32_t e : notify::RouteEnforcement(ev)) to.push_back(e);
     }
@@ -293,7 +303,9 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
     api_options.sessions = [&radius](const std::string& line, size_t limit) {
       nlohmann::json arr = nlohmann::json::array();
       for (const ingest::OpenSession& s : radius->OpenSessions(line, limit)) {
-        auto opt = [](const std::string& v) { return v.empty() ? nlohmann::json(nullptr) : nlohmann::json(v); };
+        auto opt = [](const std::string& v) {
+          return v.empty() ? nlohmann::json(nullptr) : nlohmann::json(v);
+        };
         arr.push_back({{"nas", s.nas},
                        {"session_id", s.session_id},
                        {"line", s.line},
@@ -323,6 +335,7 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
   }
   api_options.accounts = accounts.get();
   api_options.cookie_secure = config.auth.cookie_secure;
+  api_options.channels = channels.get();
   api::Api api(&ledger, api_options);
   api::HttpServerOptions http_options;
   http_options.address = host;
@@ -366,7 +379,7 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
   io.run();
   if (radius_auth) radius_auth->Stop();
   if (radius) radius->Stop();  // no new requests; those waiting for a commit are answered below
-  enforcement_outbox.Stop();  // before the ledger: it records its outcomes through it
+  enforcement_outbox.Stop();   // before the ledger: it records its outcomes through it
   ledger.Stop();
   webhooks.Stop();
   return 0;

@@ -126,17 +126,32 @@ size_t WebhookDelivery::RunOnce() {
 
 bool WebhookDelivery::SendWebhook(const store::OutboxEntry& e, const std::string& body,
                                   std::string* error) {
-  if (e.endpoint >= endpoints_.size()) {
+  std::string url, secret;
+  if (e.endpoint >= kChannelEndpointBase) {
+    const uint32_t id = e.endpoint - kChannelEndpointBase;
+    std::optional<Channel> c = channels_ ? channels_->Find(id) : std::nullopt;
+    Event ev;
+    if (!c || !ParseEventJson(body, &ev).ok() || ev.line != c->line) {
+      // Removed since the event was queued (or not this line's): nothing to send, ever.
+      spdlog::info("webhooks: event {} for channel {} dropped: the channel was removed",
+                   e.event_seq, id);
+      return true;
+    }
+    url = c->url;
+    secret = c->secret;
+  } else if (e.endpoint < endpoints_.size()) {
+    url = endpoints_[e.endpoint].url;
+    secret = endpoints_[e.endpoint].secret;
+  } else {
     *error = "endpoint " + std::to_string(e.endpoint) + " is no longer configured";
     return false;
   }
-  const WebhookEndpoint& ep = endpoints_[e.endpoint];
   HttpClientRequest req;
-  req.url = ep.url;
+  req.url = url;
   req.body = body;
   req.timeout_ms = options_.timeout_ms;
   req.headers.emplace_back("X-Ryuryo-Event-Id", "evt-" + std::to_string(e.event_seq));
-  req.headers.emplace_back("X-Ryuryo-Signature", "sha256=" + HmacSha256Hex(ep.secret, body));
+  req.headers.emplace_back("X-Ryuryo-Signature", "sha256=" + HmacSha256Hex(secret, body));
   HttpClientResponse resp;
   Status st = SendHttp(req, &resp);
   if (!st.ok()) {

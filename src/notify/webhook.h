@@ -13,6 +13,9 @@
 // After `give_up_after_ms` of failures an entry is marked dead (kept, counted and logged) and no
 // longer retried.
 //
+// Entries whose endpoint index is from kChannelEndpointBase up to kEnforcementEndpoint go to a
+// subscriber's own webhook channel (notify/channels.h), signed with that channel's secret.
+//
 // Entries whose endpoint index is kEnforcementEndpoint or above (notify/enforcement.h) are not
 // webhooks: their event is handed to the enforcement sender (Enforcer::Deliver) instead of being
 // POSTed, with the same retries, backoff, giving up and persistence; a sender that returns false
@@ -36,6 +39,7 @@
 #include <vector>
 
 #include "core/event.h"
+#include "notify/channels.h"
 #include "store/store.h"
 
 namespace ryuryo::notify {
@@ -75,6 +79,9 @@ class WebhookDelivery {
   ~WebhookDelivery();
   // Where enforcement entries go; set before Start(). Without one they fail and back off.
   void set_enforcement_sender(EnforcementSender sender) { enforcement_ = std::move(sender); }
+  // Subscribers' channels (endpoints from kChannelEndpointBase); set before Start(). An entry for
+  // a channel that no longer exists, or for an event of another line, is dropped unsent.
+  void set_channels(const ChannelRegistry* channels) { channels_ = channels; }
   void Start();
   void Stop();
   // Wakes the worker (e.g. after a commit that queued entries).
@@ -111,6 +118,7 @@ class WebhookDelivery {
   bool poked_ = false;
   std::thread thread_;
   EnforcementSender enforcement_;
+  const ChannelRegistry* channels_ = nullptr;
   Counters webhooks_;
   Counters enforcement_counters_;
 };
