@@ -36,6 +36,15 @@ constexpr auto kLingerTimeout = std::chrono::seconds(2);
 constexpr uint64_t kLingerBytesMax = 4 << 20;
 constexpr size_t kDrainChunkBytes = 16 << 10;
 constexpr std::string_view kContinueResponse = "HTTP/1.1 100 Continue\r\n\r\n";
+// A stream keeps a read pending to notice the client leaving, reading at most this much at a
+// time into the connection's buffer (and dropping it: a client does not send on a stream).
+constexpr size_t kStreamReadBytes = 256;
+// A client that sends more than this on a stream is not an EventSource: it is disconnected.
+constexpr uint64_t kStreamInputBytesMax = 64 << 10;
+// After a large burst, a stream's write buffer is released rather than kept at that size.
+constexpr size_t kStreamWriteBufferKeepBytes = 64 << 10;
+// The end of a chunked body.
+constexpr std::string_view kLastChunk = "0\r\n\r\n";
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -134,6 +143,49 @@ http::response<http::string_body> ToBeastResponse(HttpResponse in, unsigned vers
   return out;
 }
 
+// The header of a stream response (HttpResponse::EventStream).
+std::string StreamHeader(const HttpResponse& in, unsigned version, bool chunked, bool keep_alive) {
+  const int status = in.status >= 200 && in.status <= 999 ? in.status : 200;
+  const beast::string_view reason = http::obsolete_reason(http::int_to_status(status));
+  std::string out = version >= 11 ? "HTTP/1.1 " : "HTTP/1.0 ";
+  out += std::to_string(status);
+  out += ' ';
+  out += ToStd(reason);
+  out += "\r\nServer: ryuryo\r\nContent-Type: ";
+  out += in.content_type.empty() || !IsSafeHeader("Content-Type", in.content_type)
+             ? std::string_view("text/event-stream")
+             : std::string_view(in.content_type);
+  out += "\r\nCache-Control: no-store\r\nX-Accel-Buffering: no\r\n";
+  for (const auto& [name, value] : in.headers) {
+    if (!IsSafeHeader(name, value)) continue;
+    // The server frames the body itself.
+    if (beast::iequals(name, "content-length") || beast::iequals(name, "transfer-encoding") ||
+        beast::iequals(name, "connection")) {
+      continue;
+    }
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  }
+  if (chunked) out += "Transfer-Encoding: chunked\r\n";
+  if (!keep_alive) out += "Connection: close\r\n";
+  out += "\r\n";
+  return out;
+}
+
+// "1a2\r\n": the size line of a chunk of `bytes` bytes.
+void AppendChunkSize(std::string* out, size_t bytes) {
+  char digits[2 * sizeof(size_t)];
+  size_t n = 0;
+  do {
+    digits[n++] = "0123456789abcdef"[bytes & 0xf];
+    bytes >>= 4;
+  } while (bytes != 0);
+  while (n > 0) out->push_back(digits[--n]);
+  out->append("\r\n");
+}
+
 std::string RemoteAddress(const tcp::socket& socket) {
   beast::error_code ec;
   const net::ip::address address = socket.remote_endpoint(ec).address();
@@ -150,6 +202,90 @@ bool IsHttpParseError(const beast::error_code& ec) {
 }
 
 class Session;
+
+// What a stream's handle (the HttpStream the handler holds) and its connection share: the bytes
+// queued and the state. Every member is guarded by mu_. The HttpStream methods run on any
+// thread; the connection's methods (TakePending, Written, Ended) on its executor.
+class StreamState {
+ public:
+  StreamState(std::weak_ptr<Session> session, net::any_io_executor executor, bool chunked,
+              uint64_t queued_bytes_max)
+      : session_(std::move(session)),
+        executor_(std::move(executor)),
+        chunked_(chunked),
+        queued_bytes_max_(queued_bytes_max) {}
+
+  bool Send(std::string data);
+  void Close();
+  bool closed() const {
+    std::lock_guard lock(mu_);
+    return closed_;
+  }
+  bool overflowed() const {
+    std::lock_guard lock(mu_);
+    return overflowed_;
+  }
+  void set_on_close(std::function<void()> on_close);
+
+  // The bytes queued since the last call; they count against the limit until Written().
+  std::string TakePending() {
+    std::lock_guard lock(mu_);
+    flush_posted_ = false;
+    std::string bytes = std::move(pending_);
+    pending_.clear();
+    return bytes;
+  }
+  void Written(size_t bytes) {
+    std::lock_guard lock(mu_);
+    queued_bytes_ -= std::min<uint64_t>(bytes, queued_bytes_);
+  }
+  bool chunked() const { return chunked_; }
+  // The server is stopping: Send() fails from now on (the connection closes on its own).
+  void Shutdown() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    pending_.clear();
+  }
+  // The connection is gone: runs on_close, once.
+  void Ended();
+
+ private:
+  // Posts `fn` to the connection's executor, if the connection still exists then.
+  template <typename Fn>
+  void PostToSession(Fn fn);
+
+  const std::weak_ptr<Session> session_;
+  const net::any_io_executor executor_;
+  const bool chunked_;
+  const uint64_t queued_bytes_max_;
+  mutable std::mutex mu_;
+  std::string pending_;        // framed, not yet handed to a write
+  uint64_t queued_bytes_ = 0;  // pending_ and the write in flight
+  bool closed_ = false;        // Send() fails
+  bool overflowed_ = false;
+  bool ended_ = false;  // the connection is gone and on_close_ ran (or was taken to run)
+  // A flush is posted or will follow (the header or a write is in flight): Send need not post.
+  // True from the start: the connection flushes once the header is written.
+  bool flush_posted_ = true;
+  std::function<void()> on_close_;
+};
+
+// The HttpStream a handler holds. Dropping the last reference closes the stream.
+class StreamHandle final : public HttpStream {
+ public:
+  explicit StreamHandle(std::shared_ptr<StreamState> state) : state_(std::move(state)) {}
+  ~StreamHandle() override { state_->Close(); }
+  bool Send(std::string data) override { return state_->Send(std::move(data)); }
+  void Close() override { state_->Close(); }
+  bool closed() const override { return state_->closed(); }
+  bool overflowed() const override { return state_->overflowed(); }
+  void set_on_close(std::function<void()> on_close) override {
+    state_->set_on_close(std::move(on_close));
+  }
+
+ private:
+  const std::shared_ptr<StreamState> state_;
+};
 
 // The listening socket, the options and handler, and the registry of open connections.
 // Accepting runs on the io_context; the registry and counters may be read from any thread.
@@ -168,6 +304,7 @@ class Core : public std::enable_shared_from_this<Core> {
 
   uint16_t port() const { return port_.load(); }
   uint32_t open_connections() const { return open_connections_.load(); }
+  uint32_t open_streams() const { return open_streams_.load(); }
   const HttpServerOptions& options() const { return options_; }
   const Handler& handler() const { return handler_; }
 
@@ -179,6 +316,21 @@ class Core : public std::enable_shared_from_this<Core> {
       sessions_.erase(session);
     }
     --open_connections_;
+  }
+  // Called when a connection starts and ends a stream (on its executor).
+  void StreamOpened(const std::shared_ptr<StreamState>& stream) {
+    {
+      std::lock_guard lock(sessions_mu_);
+      streams_.emplace(stream.get(), stream);
+    }
+    ++open_streams_;
+  }
+  void StreamClosed(StreamState* stream) {
+    {
+      std::lock_guard lock(sessions_mu_);
+      streams_.erase(stream);
+    }
+    --open_streams_;
   }
 
  private:
@@ -194,13 +346,16 @@ class Core : public std::enable_shared_from_this<Core> {
   std::atomic<bool> stopped_{false};
   std::atomic<uint16_t> port_{0};
   std::atomic<uint32_t> open_connections_{0};
+  std::atomic<uint32_t> open_streams_{0};
   std::mutex sessions_mu_;
-  std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;  // guarded by sessions_mu_
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;         // guarded by sessions_mu_
+  std::unordered_map<StreamState*, std::weak_ptr<StreamState>> streams_;  // guarded by sessions_mu_
 };
 
 // One connection: reads a request, hands it to the handler, waits for the Responder, writes
-// the response, and reads the next request (keep-alive). All members are used on the
-// connection's strand, except PostResponse(), which may be called from any thread.
+// the response, and reads the next request (keep-alive); or, for a stream response, writes what
+// the stream is sent until it ends, and then closes. All members are used on the connection's
+// strand, except PostResponse(), which may be called from any thread.
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::string remote_address, std::shared_ptr<Core> core)
@@ -209,7 +364,10 @@ class Session : public std::enable_shared_from_this<Session> {
         stream_(std::move(socket)) {
     core_->SessionOpened();
   }
-  ~Session() { core_->SessionClosed(this); }
+  ~Session() {
+    if (stream_state_) EndStream();
+    core_->SessionClosed(this);
+  }
 
   net::any_io_executor executor() { return stream_.get_executor(); }
 
@@ -217,11 +375,30 @@ class Session : public std::enable_shared_from_this<Session> {
     net::dispatch(executor(), [self = shared_from_this()] { self->ReadRequest(); });
   }
 
-  // Closes the socket; pending reads and writes complete with an error.
+  // Closes the socket; pending reads and writes complete with an error. Ends a stream.
   void Close() {
     if (closed_) return;
     closed_ = true;
     stream_.close();
+    if (stream_state_) EndStream();
+  }
+
+  // Writes what the stream was sent since the last write; once it was closed and everything is
+  // written, ends the body and the connection.
+  void FlushStream() {
+    if (closed_ || !stream_state_ || stream_write_active_) return;
+    std::string bytes = stream_state_->TakePending();
+    if (!bytes.empty()) {
+      stream_writing_ = std::move(bytes);
+      return WriteStream(/*counted=*/true);
+    }
+    if (!stream_state_->closed()) return;
+    if (stream_state_->overflowed() || !stream_state_->chunked() || stream_finishing_) {
+      return Close();
+    }
+    stream_finishing_ = true;
+    stream_writing_ = kLastChunk;
+    WriteStream(/*counted=*/false);
   }
 
   void PostResponse(HttpResponse response) {
@@ -338,6 +515,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void Respond(HttpResponse response) {
     if (closed_ || !awaiting_response_) return;
     awaiting_response_ = false;
+    if (response.stream_opener) return StartStream(std::move(response));
+    WriteResponse(std::move(response));
+  }
+
+  void WriteResponse(HttpResponse response) {
     const bool keep_alive = request_keep_alive_;
     try {
       response_ =
@@ -348,6 +530,88 @@ class Session : public std::enable_shared_from_this<Session> {
                           request_version_, keep_alive, request_is_head_);
     }
     Write(keep_alive);
+  }
+
+  void StartStream(HttpResponse response) {
+    const bool chunked = request_version_ >= 11;
+    if (request_is_head_) {  // the header a GET would get, and the connection goes on
+      const bool keep_alive = request_keep_alive_ && chunked;
+      stream_writing_ = StreamHeader(response, request_version_, chunked, keep_alive);
+      net::async_write(stream_, net::buffer(stream_writing_),
+                       [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
+                         self->stream_writing_.clear();
+                         if (ec) return self->Close();
+                         if (!keep_alive) return self->ShutdownAndLinger();
+                         self->ReadRequest();
+                       });
+      return;
+    }
+    stream_state_ = std::make_shared<StreamState>(weak_from_this(), executor(), chunked,
+                                                  core_->options().stream_queued_bytes_max);
+    core_->StreamOpened(stream_state_);
+    std::optional<HttpResponse> refusal;
+    {
+      auto handle = std::make_shared<StreamHandle>(stream_state_);
+      try {
+        refusal = response.stream_opener(handle);
+      } catch (...) {
+        refusal = HttpResponse::Error(500, "internal", "the stream could not be opened");
+      }
+    }  // if the opener kept no reference, the stream is closed now (and ends once it started)
+    if (refusal) {
+      stream_state_->Shutdown();
+      EndStream();
+      if (refusal->stream_opener) {
+        refusal = HttpResponse::Error(500, "internal", "a stream was refused with a stream");
+      }
+      return WriteResponse(std::move(*refusal));
+    }
+    // A stream ends its connection: input after the request (pipelined) is dropped.
+    buffer_.clear();
+    buffer_.shrink_to_fit();
+    drained_bytes_ = 0;
+    ReadWhileStreaming();  // first, so that it keeps the expiry "never" set by CallHandler
+    stream_writing_ = StreamHeader(response, request_version_, chunked, request_keep_alive_);
+    WriteStream(/*counted=*/false);
+  }
+
+  // The header and every chunk: a write that makes no progress for the idle timeout ends the
+  // stream. (With a read pending, expires_after sets the write's timer only.)
+  void WriteStream(bool counted) {
+    stream_write_active_ = true;
+    stream_.expires_after(idle_timeout());
+    net::async_write(
+        stream_, net::buffer(stream_writing_),
+        [self = shared_from_this(), state = stream_state_, counted](beast::error_code ec, size_t) {
+          if (counted) state->Written(self->stream_writing_.size());
+          if (self->stream_writing_.capacity() > kStreamWriteBufferKeepBytes) {
+            std::string().swap(self->stream_writing_);
+          } else {
+            self->stream_writing_.clear();
+          }
+          self->stream_write_active_ = false;
+          if (ec) return self->Close();
+          self->FlushStream();
+        });
+  }
+
+  // Keeps a read pending while streaming: it completes with an error when the client leaves.
+  void ReadWhileStreaming() {
+    stream_.async_read_some(buffer_.prepare(kStreamReadBytes),
+                            [self = shared_from_this()](beast::error_code ec, size_t bytes) {
+                              self->drained_bytes_ += bytes;
+                              if (ec || self->drained_bytes_ > kStreamInputBytesMax) {
+                                return self->Close();
+                              }
+                              self->ReadWhileStreaming();  // the bytes are dropped
+                            });
+  }
+
+  void EndStream() {
+    std::shared_ptr<StreamState> state = std::move(stream_state_);
+    stream_state_.reset();
+    core_->StreamClosed(state.get());
+    state->Ended();
   }
 
   void SendErrorAndClose(int status, std::string_view code, std::string_view message) {
@@ -399,8 +663,99 @@ class Session : public std::enable_shared_from_this<Session> {
   bool request_is_head_ = false;
   bool awaiting_response_ = false;  // the handler has the request and has not responded yet
   bool closed_ = false;
-  uint64_t drained_bytes_ = 0;
+  uint64_t drained_bytes_ = 0;  // lingering, or read on a stream
+  // A stream response: its shared state, the bytes of the write in flight.
+  std::shared_ptr<StreamState> stream_state_;
+  std::string stream_writing_;
+  bool stream_write_active_ = false;
+  bool stream_finishing_ = false;  // the last chunk is being written
 };
+
+template <typename Fn>
+void StreamState::PostToSession(Fn fn) {
+  net::post(executor_, [session = session_, fn = std::move(fn)] {
+    if (std::shared_ptr<Session> s = session.lock()) fn(*s);
+  });
+}
+
+bool StreamState::Send(std::string data) {
+  bool flush = false;
+  bool overflowed = false;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return false;
+    if (data.empty()) return true;
+    const uint64_t framed_bytes = data.size() + (chunked_ ? 2 * sizeof(size_t) + 4 : 0);
+    if (queued_bytes_ + framed_bytes > queued_bytes_max_) {
+      closed_ = true;
+      overflowed_ = true;
+      overflowed = true;
+      queued_bytes_ -= std::min<uint64_t>(pending_.size(), queued_bytes_);
+      pending_.clear();
+    } else {
+      const size_t before = pending_.size();
+      if (chunked_) {
+        AppendChunkSize(&pending_, data.size());
+        pending_ += data;
+        pending_ += "\r\n";
+      } else if (pending_.empty()) {
+        pending_ = std::move(data);
+      } else {
+        pending_ += data;
+      }
+      queued_bytes_ += pending_.size() - before;
+      flush = !flush_posted_;
+      flush_posted_ = true;
+    }
+  }
+  if (overflowed) {
+    PostToSession([](Session& s) { s.Close(); });
+    return false;
+  }
+  if (flush) PostToSession([](Session& s) { s.FlushStream(); });
+  return true;
+}
+
+void StreamState::Close() {
+  bool flush = false;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    closed_ = true;
+    flush = !flush_posted_;
+    flush_posted_ = true;
+  }
+  if (flush) PostToSession([](Session& s) { s.FlushStream(); });
+}
+
+void StreamState::set_on_close(std::function<void()> on_close) {
+  {
+    std::lock_guard lock(mu_);
+    if (!ended_) {
+      on_close_ = std::move(on_close);
+      return;
+    }
+  }
+  if (on_close) net::post(executor_, std::move(on_close));
+}
+
+void StreamState::Ended() {
+  std::function<void()> on_close;
+  {
+    std::lock_guard lock(mu_);
+    if (ended_) return;
+    ended_ = true;
+    closed_ = true;
+    pending_.clear();
+    on_close = std::move(on_close_);
+    on_close_ = nullptr;
+  }
+  if (!on_close) return;
+  try {
+    on_close();
+  } catch (...) {  // a callback's failure must not take the connection's thread down
+  }
+}
 
 Status Core::Listen() {
   beast::error_code ec;
@@ -471,12 +826,18 @@ void Core::Stop() {
   acceptor_.close(ignored);
   accept_retry_timer_.cancel();
   std::vector<std::shared_ptr<Session>> sessions;
+  std::vector<std::shared_ptr<StreamState>> streams;
   {
     std::lock_guard lock(sessions_mu_);
     for (const auto& [ptr, weak] : sessions_) {
       if (auto session = weak.lock()) sessions.push_back(std::move(session));
     }
+    for (const auto& [ptr, weak] : streams_) {
+      if (auto stream = weak.lock()) streams.push_back(std::move(stream));
+    }
   }
+  // Senders see the streams closed at once, before their connections close on their strands.
+  for (const auto& stream : streams) stream->Shutdown();
   for (const auto& session : sessions) {
     net::dispatch(session->executor(), [session] { session->Close(); });
   }
@@ -535,6 +896,14 @@ HttpResponse HttpResponse::Error(int http_status, std::string_view code, std::st
   return Json(http_status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
+HttpResponse HttpResponse::EventStream(StreamOpener opener) {
+  HttpResponse response;
+  response.status = 200;
+  response.content_type = "text/event-stream";
+  response.stream_opener = std::move(opener);
+  return response;
+}
+
 HttpResponse HttpResponse::Json(int http_status, std::string body) {
   HttpResponse response;
   response.status = http_status;
@@ -557,5 +926,6 @@ void HttpServer::Start() { impl_->Start(); }
 void HttpServer::Stop() { impl_->Stop(); }
 uint16_t HttpServer::port() const { return impl_->port(); }
 uint32_t HttpServer::open_connections() const { return impl_->open_connections(); }
+uint32_t HttpServer::open_streams() const { return impl_->open_streams(); }
 
 }  // namespace ryuryo::api

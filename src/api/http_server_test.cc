@@ -1,7 +1,9 @@
 #include "api/http_server.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -11,9 +13,11 @@
 #include <chrono>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -82,6 +86,120 @@ class Client {
   net::io_context io_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
+};
+
+// A client of a stream response: reads the header, then the body chunk by chunk, on an
+// io_context the test may share between many clients (one operation at a time).
+class StreamClient {
+ public:
+  // `receive_buffer_bytes` > 0 makes the socket's receive buffer small (a slow reader).
+  StreamClient(net::io_context& io, uint16_t port, int receive_buffer_bytes = 0)
+      : io_(io), stream_(io) {
+    stream_.socket().open(tcp::v4());
+    if (receive_buffer_bytes > 0) {
+      stream_.socket().set_option(net::socket_base::receive_buffer_size(receive_buffer_bytes));
+    }
+    stream_.socket().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+  }
+
+  void Send(std::string_view bytes) {
+    beast::error_code ignored;
+    net::write(stream_.socket(), net::buffer(bytes.data(), bytes.size()), ignored);
+  }
+
+  // Sends a GET for `target` and reads the response header; false on an error or a timeout.
+  bool Open(std::string_view target = "/stream", std::string_view extra_headers = "") {
+    Send("GET " + std::string(target) + " HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n" +
+         std::string(extra_headers) + "\r\n");
+    return ReadHeader();
+  }
+
+  bool ReadHeader() {
+    size_t end;
+    while ((end = data_.find("\r\n\r\n")) == std::string::npos) {
+      if (!Fill()) return false;
+    }
+    const std::string head = data_.substr(0, end + 2);
+    data_.erase(0, end + 4);
+    size_t line_end = head.find("\r\n");
+    const std::string status_line = head.substr(0, line_end);
+    status_ = std::stoi(status_line.substr(status_line.find(' ') + 1, 3));
+    for (size_t at = line_end + 2; at < head.size(); at = line_end + 2) {
+      line_end = head.find("\r\n", at);
+      const std::string line = head.substr(at, line_end - at);
+      const size_t colon = line.find(':');
+      std::string name = line.substr(0, colon);
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      headers_[name] = line.substr(line.find_first_not_of(' ', colon + 1));
+    }
+    return true;
+  }
+
+  int status() const { return status_; }
+  // A response header (lower-case name), or "" when absent.
+  std::string header(const std::string& name) const {
+    auto found = headers_.find(name);
+    return found == headers_.end() ? "" : found->second;
+  }
+
+  // The data of the next chunk ("" for the last chunk); nullopt on an error or a timeout.
+  std::optional<std::string> ReadChunk() {
+    size_t line_end;
+    while ((line_end = data_.find("\r\n")) == std::string::npos) {
+      if (!Fill()) return std::nullopt;
+    }
+    const size_t bytes = std::stoul(data_.substr(0, line_end), nullptr, 16);
+    while (data_.size() < line_end + 2 + bytes + 2) {
+      if (!Fill()) return std::nullopt;
+    }
+    std::string chunk = data_.substr(line_end + 2, bytes);
+    if (data_.compare(line_end + 2 + bytes, 2, "\r\n") != 0) return std::nullopt;
+    data_.erase(0, line_end + 2 + bytes + 2);
+    return chunk;
+  }
+
+  // True if the server closed the connection (rather than sending more or timing out).
+  bool ClosedByServer() {
+    ReadToClose();
+    return last_error_ == net::error::eof || last_error_ == net::error::connection_reset;
+  }
+
+  // Whatever comes until the connection closes (or a read times out: see last_error()).
+  std::string ReadToClose() {
+    while (Fill()) {
+    }
+    return std::exchange(data_, {});
+  }
+
+  void Close() {
+    beast::error_code ignored;
+    stream_.socket().close(ignored);
+  }
+  beast::error_code last_error() const { return last_error_; }
+
+ private:
+  // Reads what is there; false on an error (kept in last_error_) or after kClientTimeout.
+  bool Fill() {
+    char bytes[4096];
+    size_t got = 0;
+    last_error_ = beast::error::timeout;
+    stream_.expires_after(kClientTimeout);
+    stream_.async_read_some(net::buffer(bytes), [&](beast::error_code ec, size_t n) {
+      last_error_ = ec;
+      got = n;
+    });
+    io_.restart();
+    io_.run();
+    data_.append(bytes, got);
+    return !last_error_;
+  }
+
+  net::io_context& io_;
+  beast::tcp_stream stream_;
+  std::string data_;  // received, not yet parsed
+  beast::error_code last_error_;
+  int status_ = 0;
+  std::map<std::string, std::string> headers_;
 };
 
 std::string Request(std::string_view method, std::string_view target, std::string_view body = "",
@@ -173,7 +291,41 @@ class HttpServerTest : public ::testing::Test {
     }
     for (std::thread& worker : workers) worker.join();
     StopServer();
+    {
+      std::lock_guard lock(mu_);
+      streams_.clear();
+    }
     server_.reset();
+  }
+
+  // Answers GET /stream with a stream that it keeps (streams()), sending "retry: 3000" first and
+  // counting on_close calls; other paths are echoed.
+  Handler StreamingHandler() {
+    return [this](HttpRequest&& request, Responder respond) {
+      if (request.path != "/stream") return EchoPath(std::move(request), std::move(respond));
+      HttpResponse response = HttpResponse::EventStream(
+          [this](const std::shared_ptr<HttpStream>& stream) -> std::optional<HttpResponse> {
+            ++openers_called_;
+            stream->set_on_close([this] { ++on_close_calls_; });
+            EXPECT_TRUE(stream->Send("retry: 3000\n\n"));
+            std::lock_guard lock(mu_);
+            streams_.push_back(stream);
+            return std::nullopt;
+          });
+      response.headers.emplace_back("Set-Cookie", "s=1; HttpOnly");
+      respond(std::move(response));
+    };
+  }
+
+  // The i-th stream the handler opened, once it is there.
+  std::shared_ptr<HttpStream> Stream(size_t i) {
+    std::shared_ptr<HttpStream> stream;
+    EXPECT_TRUE(WaitFor([&] {
+      std::lock_guard lock(mu_);
+      if (streams_.size() > i) stream = streams_[i];
+      return stream != nullptr;
+    }));
+    return stream;
   }
 
   void Record(const HttpRequest& request) {
@@ -190,8 +342,12 @@ class HttpServerTest : public ::testing::Test {
   std::thread io_thread_;
   std::promise<void> run_returned_;
   std::mutex mu_;
-  std::vector<std::thread> workers_;   // guarded by mu_
-  std::vector<HttpRequest> requests_;  // guarded by mu_
+  std::vector<std::thread> workers_;                  // guarded by mu_
+  std::vector<HttpRequest> requests_;                 // guarded by mu_
+  std::vector<std::shared_ptr<HttpStream>> streams_;  // guarded by mu_
+  std::atomic<int> openers_called_{0};
+  std::atomic<int> on_close_calls_{0};
+  net::io_context client_io_;  // for StreamClients
 };
 
 TEST(HttpResponseTest, ErrorFromStatus) {
@@ -528,6 +684,312 @@ TEST_F(HttpServerTest, StopClosesConnectionsAndRunReturns) {
   StopServer();
   EXPECT_TRUE(client.ClosedByServer());
   EXPECT_EQ(server_->open_connections(), 0u);
+}
+
+TEST_F(HttpServerTest, StreamSendsTheHeaderThenChunksInOrder) {
+  StartServer(StreamingHandler());
+  StreamClient client(client_io_, port());
+  ASSERT_TRUE(client.Open());
+  EXPECT_EQ(client.status(), 200);
+  EXPECT_EQ(client.header("content-type"), "text/event-stream");
+  EXPECT_EQ(client.header("cache-control"), "no-store");
+  EXPECT_EQ(client.header("x-accel-buffering"), "no");
+  EXPECT_EQ(client.header("transfer-encoding"), "chunked");
+  EXPECT_EQ(client.header("set-cookie"), "s=1; HttpOnly");
+  EXPECT_EQ(client.header("content-length"), "");
+  EXPECT_EQ(client.ReadChunk(), "retry: 3000\n\n");  // sent by the opener, after the header
+
+  std::shared_ptr<HttpStream> stream = Stream(0);
+  ASSERT_NE(stream, nullptr);
+  EXPECT_TRUE(stream->Send("data: 1\n\n"));
+  EXPECT_TRUE(stream->Send(""));  // nothing to send, and no empty chunk (it would end the body)
+  EXPECT_TRUE(stream->Send("data: 2\n\n"));
+  EXPECT_TRUE(stream->Send("event: usage\ndata: {\"line\":\"a\"}\n\n"));
+  EXPECT_EQ(client.ReadChunk(), "data: 1\n\n");
+  EXPECT_EQ(client.ReadChunk(), "data: 2\n\n");
+  EXPECT_EQ(client.ReadChunk(), "event: usage\ndata: {\"line\":\"a\"}\n\n");
+  EXPECT_EQ(server_->open_streams(), 1u);
+  EXPECT_EQ(server_->open_connections(), 1u);
+  EXPECT_FALSE(stream->closed());
+  EXPECT_FALSE(stream->overflowed());
+}
+
+TEST_F(HttpServerTest, StreamSendFromAnotherThread) {
+  StartServer(StreamingHandler());
+  StreamClient client(client_io_, port());
+  ASSERT_TRUE(client.Open());
+  ASSERT_EQ(client.ReadChunk(), "retry: 3000\n\n");
+  std::shared_ptr<HttpStream> stream = Stream(0);
+  ASSERT_NE(stream, nullptr);
+  constexpr int kMessages = 500;
+  std::atomic<int> sent{0};
+  RunOnWorker([stream, &sent] {
+    for (int i = 0; i < kMessages; ++i) {
+      if (stream->Send("data: " + std::to_string(i) + "\n\n")) ++sent;
+    }
+  });
+  for (int i = 0; i < kMessages; ++i) {
+    ASSERT_EQ(client.ReadChunk(), "data: " + std::to_string(i) + "\n\n");
+  }
+  EXPECT_EQ(sent.load(), kMessages);
+}
+
+TEST_F(HttpServerTest, ClientLeavingClosesTheStreamAndRunsOnClose) {
+  StartServer(StreamingHandler());
+  StreamClient client(client_io_, port());
+  ASSERT_TRUE(client.Open());
+  ASSERT_EQ(client.ReadChunk(), "retry: 3000\n\n");
+  std::shared_ptr<HttpStream> stream = Stream(0);
+  ASSERT_NE(stream, nullptr);
+  client.Close();
+  ASSERT_TRUE(WaitFor([this] { return on_close_calls_.load() == 1; }));
+  EXPECT_TRUE(stream->closed());
+  EXPECT_FALSE(stream->overflowed());
+  EXPECT_FALSE(stream->Send("data: late\n\n"));
+  EXPECT_TRUE(WaitFor([this] { return server_->open_connections() == 0; }));
+  EXPECT_EQ(server_->open_streams(), 0u);
+
+  // A callback set after the close still runs, once, and not inside set_on_close.
+  std::atomic<int> late_calls{0};
+  stream->set_on_close([&late_calls] { ++late_calls; });
+  EXPECT_TRUE(WaitFor([&] { return late_calls.load() == 1; }));
+  EXPECT_EQ(on_close_calls_.load(), 1);
+}
+
+TEST_F(HttpServerTest, SlowReaderIsClosedAtTheQueuedBytesLimit) {
+  HttpServerOptions options;
+  options.stream_queued_bytes_max = 64 << 10;
+  StartServer(StreamingHandler(), options);
+  StreamClient client(client_io_, port(), /*receive_buffer_bytes=*/4096);
+  ASSERT_TRUE(client.Open());
+  std::shared_ptr<HttpStream> stream = Stream(0);
+  ASSERT_NE(stream, nullptr);
+
+  // The client reads nothing more: the socket buffers fill, then the queue, then the stream
+  // closes instead of queueing more.
+  const std::string message = "data: " + std::string(16 << 10, 'x') + "\n\n";
+  uint64_t sent_bytes = 0;
+  constexpr uint64_t kGiveUpBytes = 512ull << 20;
+  while (stream->Send(message)) {
+    sent_bytes += message.size();
+    ASSERT_LT(sent_bytes, kGiveUpBytes) << "the stream never overflowed";
+    std::this_thread::yield();
+  }
+  EXPECT_TRUE(stream->closed());
+  EXPECT_TRUE(stream->overflowed());
+  EXPECT_FALSE(stream->Send("data: x\n\n"));
+  ASSERT_TRUE(WaitFor([this] { return on_close_calls_.load() == 1; }));
+  EXPECT_TRUE(WaitFor([this] { return server_->open_connections() == 0; }));
+  EXPECT_EQ(server_->open_streams(), 0u);
+}
+
+TEST_F(HttpServerTest, KeepAliveRequestsWorkBesideAndBeforeAStream) {
+  StartServer(StreamingHandler());
+  StreamClient streaming(client_io_, port());
+  ASSERT_TRUE(streaming.Open());
+  ASSERT_EQ(streaming.ReadChunk(), "retry: 3000\n\n");
+
+  Client client(port());
+  EXPECT_EQ(client.RoundTrip(Request("GET", "/one")).body(), "/one");
+  EXPECT_EQ(client.RoundTrip(Request("GET", "/two")).body(), "/two");
+
+  // A keep-alive connection may turn into a stream after ordinary requests.
+  StreamClient later(client_io_, port());
+  later.Send(Request("GET", "/first"));
+  ASSERT_TRUE(later.ReadHeader());
+  EXPECT_EQ(later.status(), 200);
+  ASSERT_TRUE(later.Open());
+  EXPECT_EQ(later.header("content-type"), "text/event-stream");
+  EXPECT_EQ(later.ReadChunk(), "retry: 3000\n\n");
+  EXPECT_EQ(server_->open_streams(), 2u);
+
+  std::shared_ptr<HttpStream> first = Stream(0);
+  ASSERT_NE(first, nullptr);
+  EXPECT_TRUE(first->Send("data: still here\n\n"));
+  EXPECT_EQ(streaming.ReadChunk(), "data: still here\n\n");
+}
+
+TEST_F(HttpServerTest, StopClosesOpenStreams) {
+  StartServer(StreamingHandler());
+  std::vector<std::unique_ptr<StreamClient>> clients;
+  for (int i = 0; i < 3; ++i) {
+    clients.push_back(std::make_unique<StreamClient>(client_io_, port()));
+    ASSERT_TRUE(clients.back()->Open());
+    ASSERT_EQ(clients.back()->ReadChunk(), "retry: 3000\n\n");
+  }
+  std::vector<std::shared_ptr<HttpStream>> streams;
+  for (size_t i = 0; i < 3; ++i) streams.push_back(Stream(i));
+  StopServer();
+  for (auto& client : clients) EXPECT_TRUE(client->ClosedByServer());
+  for (auto& stream : streams) {
+    EXPECT_TRUE(stream->closed());
+    EXPECT_FALSE(stream->Send("data: x\n\n"));
+  }
+  EXPECT_EQ(on_close_calls_.load(), 3);
+  EXPECT_EQ(server_->open_streams(), 0u);
+  EXPECT_EQ(server_->open_connections(), 0u);
+}
+
+TEST_F(HttpServerTest, IdleTimeoutDoesNotEndAQuietStream) {
+  HttpServerOptions options;
+  options.idle_timeout_seconds = 1;
+  StartServer(StreamingHandler(), options);
+  StreamClient client(client_io_, port());
+  ASSERT_TRUE(client.Open());
+  ASSERT_EQ(client.ReadChunk(), "retry: 3000\n\n");
+  std::this_thread::sleep_for(2500ms);
+  std::shared_ptr<HttpStream> stream = Stream(0);
+  ASSERT_NE(stream, nullptr);
+  EXPECT_TRUE(stream->Send(": ping\n\n"));
+  EXPECT_EQ(client.ReadChunk(), ": ping\n\n");
+}
+
+TEST_F(HttpServerTest, CloseEndsTheBodyAfterWhatWasQueued) {
+  StartServer(StreamingHandler());
+  StreamClient client(client_io_, port());
+  ASSERT_TRUE(client.Open());
+  std::shared_ptr<HttpStream> stream = Stream(0);
+  ASSERT_NE(stream, nullptr);
+  EXPECT_TRUE(stream->Send("data: last\n\n"));
+  stream->Close();
+  stream->Close();
+  EXPECT_TRUE(stream->closed());
+  EXPECT_FALSE(stream->Send("data: after\n\n"));
+  EXPECT_EQ(client.ReadChunk(), "retry: 3000\n\n");
+  EXPECT_EQ(client.ReadChunk(), "data: last\n\n");
+  EXPECT_EQ(client.ReadChunk(), "");  // the last chunk
+  EXPECT_TRUE(client.ClosedByServer());
+  EXPECT_TRUE(WaitFor([this] { return on_close_calls_.load() == 1; }));
+  EXPECT_FALSE(stream->overflowed());
+}
+
+TEST_F(HttpServerTest, DroppingTheLastReferenceClosesTheStream) {
+  StartServer([](HttpRequest&& request, Responder respond) {
+    respond(HttpResponse::EventStream(
+        [](const std::shared_ptr<HttpStream>& stream) -> std::optional<HttpResponse> {
+          stream->Send("data: bye\n\n");
+          return std::nullopt;  // and keeps no reference
+        }));
+  });
+  StreamClient client(client_io_, port());
+  ASSERT_TRUE(client.Open("/any"));
+  EXPECT_EQ(client.ReadChunk(), "data: bye\n\n");
+  EXPECT_EQ(client.ReadChunk(), "");
+  EXPECT_TRUE(client.ClosedByServer());
+  EXPECT_TRUE(WaitFor([this] { return server_->open_streams() == 0; }));
+}
+
+TEST_F(HttpServerTest, OpenerCanRefuseWithAResponse) {
+  std::atomic<int> on_close_calls{0};
+  StartServer([&on_close_calls](HttpRequest&& request, Responder respond) {
+    if (request.path != "/stream") return EchoPath(std::move(request), std::move(respond));
+    respond(HttpResponse::EventStream([&on_close_calls](const std::shared_ptr<HttpStream>& stream)
+                                          -> std::optional<HttpResponse> {
+      stream->set_on_close([&on_close_calls] { ++on_close_calls; });
+      HttpResponse busy = HttpResponse::Error(503, "unavailable", "too many live streams");
+      busy.headers.emplace_back("Retry-After", "5");
+      return busy;
+    }));
+  });
+  Client client(port());
+  const Response response = client.RoundTrip(Request("GET", "/stream"));
+  EXPECT_EQ(response.result_int(), 503);
+  EXPECT_EQ(ErrorCode(response), "unavailable");
+  EXPECT_EQ(response["Retry-After"], "5");
+  EXPECT_TRUE(response.keep_alive());
+  EXPECT_EQ(client.RoundTrip(Request("GET", "/after")).body(), "/after");
+  EXPECT_TRUE(WaitFor([&] { return on_close_calls.load() == 1; }));
+  EXPECT_EQ(server_->open_streams(), 0u);
+}
+
+TEST_F(HttpServerTest, ThrowingOpenerGets500) {
+  StartServer([](HttpRequest&& request, Responder respond) {
+    respond(HttpResponse::EventStream(
+        [](const std::shared_ptr<HttpStream>&) -> std::optional<HttpResponse> {
+          throw std::runtime_error("boom");
+        }));
+  });
+  Client client(port());
+  const Response response = client.RoundTrip(Request("GET", "/stream"));
+  EXPECT_EQ(response.result_int(), 500);
+  EXPECT_EQ(ErrorCode(response), "internal");
+}
+
+TEST_F(HttpServerTest, HeadOfAStreamGetsTheHeaderOnly) {
+  StartServer(StreamingHandler());
+  Client client(port());
+  client.Send(Request("HEAD", "/stream"));
+  Response head;
+  ASSERT_FALSE(client.Read(head, /*head=*/true));
+  EXPECT_EQ(head.result_int(), 200);
+  EXPECT_EQ(head[http::field::content_type], "text/event-stream");
+  EXPECT_EQ(openers_called_.load(), 0);
+  EXPECT_EQ(client.RoundTrip(Request("GET", "/next")).body(), "/next");
+}
+
+TEST_F(HttpServerTest, Http10StreamEndsWithTheConnection) {
+  StartServer(StreamingHandler());
+  StreamClient client(client_io_, port());
+  client.Send("GET /stream HTTP/1.0\r\n\r\n");
+  ASSERT_TRUE(client.ReadHeader());
+  EXPECT_EQ(client.header("transfer-encoding"), "");
+  EXPECT_EQ(client.header("connection"), "close");
+  std::shared_ptr<HttpStream> stream = Stream(0);
+  ASSERT_NE(stream, nullptr);
+  stream->Send("data: raw\n\n");
+  stream->Close();
+  // No chunk framing: the body is the bytes sent, up to the close.
+  EXPECT_EQ(client.ReadToClose(), "retry: 3000\n\ndata: raw\n\n");
+  EXPECT_EQ(client.last_error(), net::error::eof) << client.last_error().message();
+}
+
+TEST_F(HttpServerTest, StreamsCountAgainstConnectionsMax) {
+  HttpServerOptions options;
+  options.connections_max = 2;
+  StartServer(StreamingHandler(), options);
+  StreamClient first(client_io_, port()), second(client_io_, port());
+  ASSERT_TRUE(first.Open());
+  ASSERT_TRUE(second.Open());
+  EXPECT_EQ(server_->open_streams(), 2u);
+  Client extra(port());
+  EXPECT_TRUE(extra.ClosedByServer());
+}
+
+TEST_F(HttpServerTest, HoldsAThousandStreams) {
+  constexpr size_t kStreams = 1000;
+  // Each stream takes two descriptors here (client and server side).
+  rlimit files{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &files), 0);
+  if (files.rlim_cur < 2 * kStreams + 200) {
+    files.rlim_cur = std::min<rlim_t>(files.rlim_max, 2 * kStreams + 200);
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
+  if (files.rlim_cur < 2 * kStreams + 200) GTEST_SKIP() << "too few file descriptors allowed";
+
+  StartServer(StreamingHandler());
+  std::vector<std::unique_ptr<StreamClient>> clients;
+  for (size_t i = 0; i < kStreams; ++i) {
+    clients.push_back(std::make_unique<StreamClient>(client_io_, port()));
+    clients.back()->Send(Request("GET", "/stream"));
+  }
+  for (auto& client : clients) {
+    ASSERT_TRUE(client->ReadHeader());
+    ASSERT_EQ(client->ReadChunk(), "retry: 3000\n\n");
+  }
+  EXPECT_EQ(server_->open_streams(), kStreams);
+  std::vector<std::shared_ptr<HttpStream>> streams;
+  {
+    std::lock_guard lock(mu_);
+    streams = streams_;
+  }
+  ASSERT_EQ(streams.size(), kStreams);
+  RunOnWorker([streams] {
+    for (const auto& stream : streams) stream->Send("data: all\n\n");
+  });
+  for (auto& client : clients) ASSERT_EQ(client->ReadChunk(), "data: all\n\n");
+  clients.clear();
+  EXPECT_TRUE(WaitFor([this] { return server_->open_streams() == 0; }));
+  EXPECT_EQ(on_close_calls_.load(), static_cast<int>(kStreams));
 }
 
 }  // namespace

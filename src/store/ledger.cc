@@ -245,6 +245,9 @@ struct Ledger::Built {
   std::vector<std::pair<std::string, DedupState>> keys;
   size_t outbox_entries = 0;
   uint64_t applied = 0, duplicates = 0, rejected = 0, quarantined = 0, bytes = 0, events = 0;
+  // For the committed listeners (filled only when there are some).
+  std::vector<std::string> changed_line_ids;
+  std::vector<Event> raised;
 };
 
 void Ledger::RunCommitter() {
@@ -289,6 +292,11 @@ void Ledger::Commit(Built* b) {
   }
 
   if (b->outbox_entries > 0 && outbox_committed_) outbox_committed_();
+  if (!b->changed_line_ids.empty() || !b->raised.empty()) {
+    for (const CommittedListener& listener : committed_listeners_) {
+      listener(b->changed_line_ids, b->raised);
+    }
+  }
 
   // Durable: count, then answer (so /metrics read after an ack already shows it).
   stats_.records_applied.fetch_add(b->applied, std::memory_order_relaxed);
@@ -445,6 +453,17 @@ void Ledger::ProcessBatch(std::vector<Item>* items) {
     }
     for (uint32_t l : fx.dirty_lines) batch.PutLine(meter_->line(l));
     for (uint32_t p : fx.dirty_pools) batch.PutPool(meter_->pool(p));
+    if (!committed_listeners_.empty()) {
+      // Ids, not indexes: the committer runs while the next batch may change the meter.
+      IndexSet changed;
+      changed.insert(fx.dirty_lines.begin(), fx.dirty_lines.end());
+      for (uint32_t p : fx.dirty_pools) {
+        const std::vector<uint32_t>& members = meter_->pool(p).members;
+        changed.insert(members.begin(), members.end());
+      }
+      built->changed_line_ids.reserve(changed.size());
+      for (uint32_t l : changed) built->changed_line_ids.push_back(meter_->line(l).id);
+    }
     for (size_t f = 0; f < fresh.size(); ++f) {
       if (fx.outcomes[f].kind == RecordOutcome::Kind::kApplied) {
         zones[f] = meter_->BalanceOf(meter_->line(fx.outcomes[f].line)).zone;
@@ -542,6 +561,7 @@ void Ledger::ProcessBatch(std::vector<Item>* items) {
   }
   built->bytes = bytes;
   built->events = fx.events.size();
+  if (!committed_listeners_.empty()) built->raised = std::move(fx.events);
   built->results = std::move(results);
   built->command_status = std::move(command_status);
   built->items = std::move(*items);

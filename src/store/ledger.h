@@ -76,6 +76,13 @@ using CommitHook = std::function<void(Batch* batch)>;
 // Which webhook endpoints an event goes to (indexes into the configured list).
 using OutboxRouter = std::function<std::vector<uint32_t>(const Event&)>;
 
+// Told of each batch once it is durable (before its submitters are answered), on the committer
+// thread: the ids of the lines whose state changed (usage, state, buckets, settings; for a pool,
+// all its members), each once, and the events the batch raised. Not called for a batch that
+// changed nothing. It runs on the commit path: keep it cheap (mark, queue, notify), never block.
+using CommittedListener = std::function<void(const std::vector<std::string>& changed_line_ids,
+                                             const std::vector<Event>& events)>;
+
 // Counters for /metrics. Written by the ledger thread, read by anyone.
 struct LedgerStats {
   std::atomic<uint64_t> records_applied{0};
@@ -110,6 +117,10 @@ class Ledger {
   void set_outbox_committed(std::function<void()> f) { outbox_committed_ = std::move(f); }
   // Adds a hook called before every commit. Call before Start().
   void AddCommitHook(CommitHook hook) { commit_hooks_.push_back(std::move(hook)); }
+  // Adds a listener told of every commit that changed something. Call before Start().
+  void AddCommittedListener(CommittedListener listener) {
+    committed_listeners_.push_back(std::move(listener));
+  }
   void Start();
   void Stop();  // finishes what is queued, then joins
 
@@ -158,6 +169,7 @@ class Ledger {
   OutboxRouter router_;
   std::function<void()> outbox_committed_;
   std::vector<CommitHook> commit_hooks_;
+  std::vector<CommittedListener> committed_listeners_;
   mutable std::shared_mutex mu_;  // guards *meter_
 
   std::mutex queue_mu_;

@@ -18,6 +18,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -988,6 +989,71 @@ TEST_F(LedgerTest, OutboxRouterPutsAnEntryForEachEvent) {
   }
   EXPECT_EQ(routed.load(), static_cast<int>(events.size()));
   EXPECT_TRUE(Eventually([&] { return ledger_->stats().events.load() == events.size(); }));
+}
+
+TEST_F(LedgerTest, CommittedListenerHearsChangedLinesAndEventsOfDurableBatches) {
+  NewLedger({}, /*start=*/false);
+  struct Heard {
+    std::vector<std::string> lines;
+    std::vector<std::string> event_types;
+    size_t events_in_store = 0;  // when the listener ran
+  };
+  std::mutex mu;
+  std::vector<Heard> heard;
+  ledger_->AddCommittedListener(
+      [&](const std::vector<std::string>& lines, const std::vector<Event>& events) {
+        Heard h;
+        h.lines = lines;
+        for (const Event& ev : events) h.event_types.push_back(EventTypeName(ev.type));
+        h.events_in_store = Events().size();
+        std::lock_guard lock(mu);
+        heard.push_back(std::move(h));
+      });
+  auto take = [&] {
+    std::lock_guard lock(mu);
+    return std::exchange(heard, {});
+  };
+  ledger_->Start();
+
+  ASSERT_TRUE(PutLine("a").ok());
+  // The listener ran before the answer: no waiting needed.
+  std::vector<Heard> got = take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_THAT(got[0].lines, ElementsAre("a"));
+  EXPECT_THAT(got[0].event_types, IsEmpty());
+
+  // A pool's usage changes every member's view.
+  PoolSpec pool;
+  pool.id = "fam";
+  pool.plan = "m10";
+  ASSERT_TRUE(RunCommand([pool](Meter& m, Millis now, Effects* fx) {
+                return m.PutPool(pool, now, fx);
+              }).ok());
+  for (const char* id : {"p1", "p2"}) {
+    LineSpec spec;
+    spec.id = id;
+    spec.plan = "m10";
+    spec.pool = "fam";
+    ASSERT_TRUE(RunCommand([spec](Meter& m, Millis now, Effects* fx) {
+                  return m.PutLine(spec, now, fx);
+                }).ok());
+  }
+  take();
+  ASSERT_EQ(Submit({Recent("r1", "p1", 6 * kGB)}).accepted, 1u);
+  got = take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_THAT(got[0].lines, ElementsAre("p1", "p2"));
+  EXPECT_THAT(got[0].event_types, ElementsAre("threshold"));  // 50% of the pool
+  EXPECT_EQ(got[0].events_in_store, 1u);                      // durable when heard
+
+  ASSERT_EQ(Submit({Recent("r2", "a", 100)}).accepted, 1u);
+  got = take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_THAT(got[0].lines, ElementsAre("a"));
+
+  // A batch that changes nothing is not heard.
+  ASSERT_EQ(Submit({Recent("r2", "a", 100)}).duplicates, 1u);
+  EXPECT_THAT(take(), IsEmpty());
 }
 
 TEST_F(LedgerTest, OutboxRouterCanFanOutOrDrop) {
