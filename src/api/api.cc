@@ -111,6 +111,56 @@ void Api::Route(HttpRequest& req, Responder& respond) {
     if (!st.ok()) respond(Busy(st));
   };
 
+  // /v1/stream: server-sent events of lines' usage and events (the dashboard's live view).
+  if (parts.size() == 2 && parts[1] == "stream") {
+    if (method != "GET" && method != "HEAD") return method_not_allowed();
+    if (options_.live == nullptr) {
+      return respond(HttpResponse::Error(Status::NotFound("live updates are not enabled")));
+    }
+    std::vector<std::string> keys;
+    for (const auto& [k, v] : req.query) {
+      if (k == "line") keys.push_back(v);
+    }
+    if (keys.empty() && caller.role == Role::kAdmin) {
+      return respond(Bad("line: name at least one line (?line=ID, repeated)"));
+    }
+    std::vector<std::string> ids;
+    std::string unknown;
+    ledger_->Read([&](const Meter& m) {
+      if (keys.empty()) {  // a subscriber: all of their lines
+        for (uint32_t i : m.LinesOfAccount(caller.account)) ids.push_back(m.line(i).id);
+        return 0;
+      }
+      for (const std::string& k : keys) {
+        const Line* l = m.FindLine(k);
+        // Another account's line is indistinguishable from one that does not exist.
+        if (l == nullptr || (caller.role == Role::kSubscriber && l->account != caller.account)) {
+          unknown = k;
+          return 0;
+        }
+        if (std::find(ids.begin(), ids.end(), l->id) == ids.end()) ids.push_back(l->id);
+      }
+      return 0;
+    });
+    if (!unknown.empty()) {
+      return respond(
+          HttpResponse::Error(Status::NotFound("line '" + unknown + "' does not exist")));
+    }
+    HttpResponse r = HttpResponse::EventStream(
+        [hub = options_.live,
+         ids](const std::shared_ptr<HttpStream>& s) -> std::optional<HttpResponse> {
+          Status st = hub->Subscribe(ids, s);
+          if (st.code() == Status::Code::kResourceExhausted) {
+            HttpResponse busy = HttpResponse::Error(503, "unavailable", st.message());
+            busy.headers.emplace_back("Retry-After", "5");
+            return busy;
+          }
+          if (!st.ok()) return HttpResponse::Error(st);
+          return std::nullopt;
+        });
+    return respond(std::move(r));
+  }
+
   // /v1/usage
   if (parts.size() == 2 && parts[1] == "usage") {
     if (method != "POST") return method_not_allowed();

@@ -17,7 +17,8 @@
 //   GET  /v1/events?after=SEQ&limit=N
 //   GET  /v1/quarantine   POST /v1/quarantine/apply
 //   GET  /v1/sessions                     open RADIUS sessions (?line=, ?limit=)
-//   POST /v1/auth/login  POST /v1/auth/link  POST /v1/auth/logout     (auth_routes.cc)
+//   GET  /v1/stream                       server-sent events: `usage` and `event` (?line=,
+//   repeated) POST /v1/auth/login  POST /v1/auth/link  POST /v1/auth/logout     (auth_routes.cc)
 //   GET|PUT /v1/me   GET /v1/me/export   DELETE /v1/me/history
 //   GET  /v1/accounts   GET|PUT /v1/accounts/{id}   POST /v1/accounts/{id}/login-link
 //
@@ -37,6 +38,7 @@
 
 #include "api/accounts.h"
 #include "api/http_server.h"
+#include "api/live.h"
 #include "api/work_queue.h"
 #include "notify/channels.h"
 #include "store/ledger.h"
@@ -53,6 +55,8 @@ struct ApiOptions {
   std::function<std::string(const std::string& line, size_t limit)> sessions;
   // Subscriber accounts and sessions; without them only the admin token is accepted.
   Accounts* accounts = nullptr;
+  // Live updates for GET /v1/stream; unset: the route answers 404.
+  LiveHub* live = nullptr;
   // Subscribers' alert channels (GET|PUT /v1/lines/{id}/alerts "channels").
   notify::ChannelRegistry* channels = nullptr;
   // Adds `Secure` to the session cookie (set it when the dashboard is served over HTTPS).

@@ -18,6 +18,8 @@
 
 #include "api/api.h"
 #include "api/http_server.h"
+#include "api/live.h"
+#include "api/views.h"
 #include "ingest/radius_accounting.h"
 #include "ingest/radius_authorization.h"
 #include "notify/enforcement.h"
@@ -266,6 +268,24 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
     webhooks.Poke();
     enforcement_outbox.Poke();
   });
+  // Live updates (GET /v1/stream): each watched line's usage is rendered once per pass of the
+  // hub and written to all its subscribers; events go to their line's subscribers.
+  api::LiveHub live(api::LiveHubOptions{}, [&ledger](const std::string& id) -> std::string {
+    return ledger.Read([&](const Meter& m) -> std::string {
+      const Line* l = m.FindLine(id);
+      return l ? api::UsageJson(m, *l, ledger.Now())
+                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+               : std::string();
+    });
+  });
+  ledger.AddCommittedListener(
+      [&live](const std::vector<std::string>& lines, const std::vector<Event>& events) {
+        live.LinesChanged(lines);
+        for (const Event& ev : events) {
+          if (!ev.line.empty()) live.PublishEvent(ev.line, ev.ToJson());
+        }
+      });
+  live.Start();
   ledger.Start();
   webhooks.Start();
   if (enforcer) enforcement_outbox.Start();
@@ -294,8 +314,10 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
   api::ApiOptions api_options;
   api_options.admin_token = token;
   api_options.version = RYURYO_VERSION;
-  api_options.extra_metrics = [&webhooks, &radius, &radius_auth, &enforcer, &enforcement_outbox] {
-    return webhooks.MetricsText() + (radius ? radius->MetricsText() : std::string()) +
+  api_options.extra_metrics = [&webhooks, &radius, &radius_auth, &enforcer, &enforcement_outbox,
+                               &live] {
+    return webhooks.MetricsText() + live.MetricsText() +
+           (radius ? radius->MetricsText() : std::string()) +
            (radius_auth ? radius_auth->MetricsText() : std::string()) +
            (enforcer ? enforcement_outbox.MetricsText() + enforcer->MetricsText() : std::string());
   };
@@ -336,6 +358,7 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
   api_options.accounts = accounts.get();
   api_options.cookie_secure = config.auth.cookie_secure;
   api_options.channels = channels.get();
+  api_options.live = &live;
   api::Api api(&ledger, api_options);
   api::HttpServerOptions http_options;
   http_options.address = host;
@@ -381,6 +404,7 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
   if (radius) radius->Stop();  // no new requests; those waiting for a commit are answered below
   enforcement_outbox.Stop();   // before the ledger: it records its outcomes through it
   ledger.Stop();
+  live.Stop();  // after the ledger: its listener feeds the hub
   webhooks.Stop();
   return 0;
 }
