@@ -232,6 +232,12 @@ std::optional<Account> Accounts::Get(std::string_view id) const {
   return it->second;
 }
 
+bool Accounts::CollectsApps(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  auto it = accounts_.find(id);
+  return it != accounts_.end() && it->second.collect_apps;
+}
+
 std::vector<Account> Accounts::List(std::string_view after, size_t limit) const {
   std::vector<Account> out;
   std::lock_guard lock(mu_);

@@ -104,6 +104,8 @@ class Accounts {
   Status Put(const AccountSpec& spec, Account* out, bool* created = nullptr,
              std::string_view keep_session = {});
   std::optional<Account> Get(std::string_view id) const;
+  // The account exists and its subscriber opted in to per-app usage.
+  bool CollectsApps(const std::string& id) const;
   // Accounts in id order after `after`, at most `limit`.
   std::vector<Account> List(std::string_view after, size_t limit) const;
   size_t size() const;

@@ -494,8 +494,13 @@ Status ParseConfig(std::string_view text, const std::string& source_name, Config
     }
     std::unordered_set<std::string> account_ids;
     RYURYO_RETURN_IF_ERROR(ForEachTable(root, "accounts", [&](const toml::table& t) {
-      RYURYO_RETURN_IF_ERROR(CheckKeys(t, "accounts", {"id", "name", "locale", "password"}));
+      RYURYO_RETURN_IF_ERROR(
+          CheckKeys(t, "accounts", {"id", "name", "locale", "password", "collect_apps"}));
       api::AccountSpec a;
+      if (const toml::node* v = t.get("collect_apps")) {
+        if (!v->is_boolean()) return Err(*v, "accounts.collect_apps: must be true or false");
+        a.collect_apps = v->as_boolean()->get();
+      }
       RYURYO_RETURN_IF_ERROR(GetString(t, "id", &a.id, true, "accounts"));
       if (Status s = ValidateLineId(a.id); !s.ok())
         return Err(*t.get("id"), "accounts.id: " + s.message());

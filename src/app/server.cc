@@ -268,6 +268,20 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
     webhooks.Poke();
     enforcement_outbox.Poke();
   });
+  std::unique_ptr<api::Accounts> accounts;
+  if (st = api::Accounts::Open(db.get(), config.auth.accounts, WallClock, &accounts); !st.ok()) {
+    std::fprintf(stderr, "ryuryo: accounts: %s\n", st.message().c_str());
+    return 1;
+  }
+  for (const api::AccountSpec& a : config.accounts) {  // [[accounts]]: created when missing
+    if (accounts->Get(a.id)) continue;
+    if (Status s = accounts->Put(a, nullptr); !s.ok()) {
+      spdlog::error("account '{}': {}", a.id, s.message());
+    }
+  }
+  // Per-app usage is kept only for subscribers who opted in (lines without an account: always).
+  ledger.set_app_collection(
+      [&accounts](const std::string& account) { return accounts->CollectsApps(account); });
   // Live updates (GET /v1/stream): each watched line's usage is rendered once per pass of the
   // hub and written to all its subscribers; events go to their line's subscribers.
   api::LiveHub live(api::LiveHubOptions{}, [&ledger](const std::string& id) -> std::string {
@@ -343,17 +357,6 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
       }
       return arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     };
-  }
-  std::unique_ptr<api::Accounts> accounts;
-  if (st = api::Accounts::Open(db.get(), config.auth.accounts, WallClock, &accounts); !st.ok()) {
-    std::fprintf(stderr, "ryuryo: accounts: %s\n", st.message().c_str());
-    return 1;
-  }
-  for (const api::AccountSpec& a : config.accounts) {  // [[accounts]]: created when missing
-    if (accounts->Get(a.id)) continue;
-    if (Status s = accounts->Put(a, nullptr); !s.ok()) {
-      spdlog::error("account '{}': {}", a.id, s.message());
-    }
   }
   api_options.accounts = accounts.get();
   api_options.cookie_secure = config.auth.cookie_secure;

@@ -317,6 +317,16 @@ void Ledger::Commit(Built* b) {
   }
 }
 
+bool Ledger::AppsCollected(uint32_t line, std::unordered_map<uint32_t, bool>* cache) const {
+  if (!app_collection_) return true;
+  auto [it, inserted] = cache->try_emplace(line, true);
+  if (inserted) {
+    const std::string& account = meter_->line(line).account;
+    it->second = account.empty() || app_collection_(account);
+  }
+  return it->second;
+}
+
 void Ledger::ProcessBatch(std::vector<Item>* items) {
   const Millis now = clock_();
   // 0. Adapters' producers turn their input into records (the meter is read without the lock:
@@ -473,6 +483,7 @@ void Ledger::ProcessBatch(std::vector<Item>* items) {
 
   // 3. The rest of the batch: dedup keys, audit, rollups, quarantine, events, outbox, meta.
   Rollups rollups;
+  std::unordered_map<uint32_t, bool> apps_collected;  // by line index, for this batch
   uint64_t bytes = 0;
   for (size_t f = 0; f < fresh.size(); ++f) {
     const UsageRecord& r = fresh[f];
@@ -510,14 +521,22 @@ void Ledger::ProcessBatch(std::vector<Item>* items) {
         a.end = r.end;
         a.applied_at = now;
         a.device = r.device;
-        a.app = r.app;
+        // Per-app usage of a subscriber who has not opted in is not kept (privacy).
+        const bool keep_app = r.app.empty() || AppsCollected(out.line, &apps_collected);
+        if (keep_app) a.app = r.app;
         a.source = r.source;
         a.late = out.late;
         a.debits = out.debits;
         batch.PutAudit(line_id, a);
         if (!it.producer) batch.PutDedup(key, DedupState::kApplied, now);
         if (!it.quarantine_seqs.empty()) batch.DeleteQuarantine(it.quarantine_seqs[ref.index]);
-        AddRollups(&rollups, out.line, zones[f], r);
+        if (keep_app) {
+          AddRollups(&rollups, out.line, zones[f], r);
+        } else {
+          UsageRecord without_app = r;
+          without_app.app.clear();
+          AddRollups(&rollups, out.line, zones[f], without_app);
+        }
         break;
       }
     }

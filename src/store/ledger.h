@@ -115,6 +115,13 @@ class Ledger {
   void set_outbox_router(OutboxRouter router) { router_ = std::move(router); }
   // Called on the ledger thread after a commit that queued outbox entries (wakes the delivery).
   void set_outbox_committed(std::function<void()> f) { outbox_committed_ = std::move(f); }
+  // Whether an account's per-app usage may be kept (the subscriber opted in). When set, the app
+  // of a record of a line whose account says no is dropped before the audit trail and the
+  // rollups see it (the bytes still count). Lines without an account always keep it. Called on
+  // the ledger thread, at most once per line per batch. Call before Start().
+  void set_app_collection(std::function<bool(const std::string& account)> f) {
+    app_collection_ = std::move(f);
+  }
   // Adds a hook called before every commit. Call before Start().
   void AddCommitHook(CommitHook hook) { commit_hooks_.push_back(std::move(hook)); }
   // Adds a listener told of every commit that changed something. Call before Start().
@@ -160,6 +167,7 @@ class Ledger {
   void Run();
   void RunCommitter();
   void ProcessBatch(std::vector<Item>* items);
+  bool AppsCollected(uint32_t line, std::unordered_map<uint32_t, bool>* cache) const;
   void Commit(Built* built);
 
   Meter* meter_;
@@ -169,6 +177,7 @@ class Ledger {
   OutboxRouter router_;
   std::function<void()> outbox_committed_;
   std::vector<CommitHook> commit_hooks_;
+  std::function<bool(const std::string& account)> app_collection_;
   std::vector<CommittedListener> committed_listeners_;
   mutable std::shared_mutex mu_;  // guards *meter_
 
