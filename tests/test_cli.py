@@ -1,6 +1,6 @@
 """End-to-end tests of the `ryuryo` CLI client commands against the real server with the demo
 catalog (examples/ryuryo.toml): version, lines, usage (text and --json), ingest (JSON lines and
-CSV, with bad lines reported by file line number), topup.
+CSV, with bad lines reported by file line number), topup, login-link.
 """
 import json
 import os
@@ -43,6 +43,20 @@ class CliTest(unittest.TestCase):
         with open(path, "w") as f:
             f.write(text)
         return path
+
+    def test_login_link(self):
+        p = self.srv.cli("login-link", "visitor-anna")
+        url = p.stdout.splitlines()[0]
+        self.assertTrue(url.startswith(self.srv.url + "/#login-link="), p.stdout)
+        self.assertIn("signs in once", p.stdout)
+        token = url.split("#login-link=", 1)[1]
+        r = self.srv.request("POST", "/v1/auth/link", token=False, body={"token": token},
+                             headers={"Content-Type": "application/json"})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json()["account"], "visitor-anna")
+        p = self.srv.cli("login-link", "nobody", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("does not exist", p.stderr)
 
     def test_version(self):
         p = subprocess.run([harness.BIN, "version"], capture_output=True, text=True, timeout=30)

@@ -350,6 +350,21 @@ int TopUp(const Client& c, const std::string& line, const std::string& quota, in
   return 0;
 }
 
+// Prints a one-time login link for an account (`url` is relative: the server's own address is
+// put in front, so the operator can send it as it is).
+int LoginLink(const Client& c, const std::string& account) {
+  int status = 0;
+  json j;
+  if (Status st = c.Call("POST", "/v1/accounts/" + UrlEncode(account) + "/login-link", "", &status,
+                         &j);
+      !st.ok()) {
+    return Fail(st);
+  }
+  std::printf("%s%s\n(signs in once, until %s)\n", c.server.c_str(),
+              j["url"].get<std::string>().c_str(), j["expires_at"].get<std::string>().c_str());
+  return 0;
+}
+
 }  // namespace
 
 int RunCli(int argc, char** argv) {
@@ -404,6 +419,12 @@ int RunCli(int argc, char** argv) {
   add_client_options(topup);
 
   SimulateCommand simulate(&app);
+  std::string account;
+  CLI::App* login_link =
+      app.add_subcommand("login-link", "a one-time dashboard sign-in link for an account");
+  login_link->add_option("ACCOUNT", account, "account id")->required();
+  add_client_options(login_link);
+
   app.add_subcommand("version", "print the version");
 
   try {
@@ -440,6 +461,7 @@ int RunCli(int argc, char** argv) {
   if (app.got_subcommand(lines)) return Lines(client, as_json);
   if (app.got_subcommand(sessions)) return Sessions(client, line, as_json);
   if (app.got_subcommand(ingest)) return Ingest(client, file);
+  if (app.got_subcommand(login_link)) return LoginLink(client, account);
   if (app.got_subcommand(topup)) {
     uint64_t b;
     if (Status st = ParseBytes(quota, &b); !st.ok()) return Fail(st.Prefixed("QUOTA"));
