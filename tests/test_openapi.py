@@ -4,8 +4,9 @@ Checks, by plain text parsing (Python standard library only, no server needed):
 - every route in the header comment of src/api/api.h is a path + method of docs/openapi.yaml, and
   the document describes no route that the header does not list;
 - the usage record fields accepted by src/api/usage_json.cc, and the body fields of the PUT/POST
-  routes in src/api/api.cc, are exactly the documented schema properties (unknown fields are
-  errors, so the lists must match);
+  routes in src/api/api.cc and src/api/auth_routes.cc, are exactly the documented schema
+  properties (unknown fields are errors, so the lists must match);
+- the session cookie's name and the CSRF header of src/api/auth_routes.cc are the documented ones;
 - every event type of src/core/event.cc, every error code the server can send, and every metric
   name exported appear in the document.
 """
@@ -130,6 +131,40 @@ class OpenApiTest(unittest.TestCase):
             with self.subTest(schema=schema):
                 self.assertEqual(self.schema_properties(schema), fields)
 
+    def test_auth_request_body_fields(self):
+        src = read("src", "api", "auth_routes.cc")
+        bodies = [set(re.findall(r'"([a-z_]+)"', b))
+                  for b in re.findall(r"CheckFields\(body,\s*\{([^}]*)\}", src)]
+        self.assertEqual(len(bodies), 4,
+                         "expected the CheckFields of login, link, PUT /v1/me, PUT /v1/accounts")
+        by_schema = {}
+        for fields in bodies:
+            if "current_password" in fields:
+                by_schema["MeUpdate"] = fields
+            elif "account" in fields:
+                by_schema["LoginRequest"] = fields
+            elif fields == {"token"}:
+                by_schema["LoginLinkRequest"] = fields
+            else:
+                by_schema["AccountSpec"] = fields
+        self.assertEqual(len(by_schema), 4, by_schema)
+        for schema, fields in by_schema.items():
+            with self.subTest(schema=schema):
+                self.assertEqual(self.schema_properties(schema), fields)
+
+    def test_session_cookie_and_csrf_header(self):
+        src = read("src", "api", "auth_routes.cc")
+        cookie = re.search(r'kCookieName = "([^"]+)"', src)
+        self.assertIsNotNone(cookie, "kCookieName not found in src/api/auth_routes.cc")
+        scheme = child_keys(self.doc, ["components", "securitySchemes", "sessionCookie"])
+        self.assertEqual(scheme[:3], ["type", "in", "name"], scheme)
+        block = self.doc.split("\n    sessionCookie:\n", 1)[1].split("\n  parameters:\n", 1)[0]
+        self.assertIn("in: cookie", block)
+        self.assertIn("name: " + cookie.group(1), block)
+        self.assertIn('Header("x-csrf-token")', src)
+        self.assertIn("X-CSRF-Token", block)
+        self.assertIn("- sessionCookie: []", self.doc)
+
     def test_event_types(self):
         src = read("src", "core", "event.cc")
         names = re.findall(r'"([a-z_]+)"', src.split("kNames", 1)[1].split("};", 1)[0])
@@ -146,8 +181,12 @@ class OpenApiTest(unittest.TestCase):
         codes = set(re.findall(r'return "([a-z_]+)";', read("src", "core", "status.cc")))
         codes.discard("ok")
         codes.discard("unknown")
-        http = read("src", "api", "http_server.cc") + read("src", "api", "api.cc")
+        http = (read("src", "api", "http_server.cc") + read("src", "api", "api.cc") +
+                read("src", "api", "auth_routes.cc") + read("src", "api", "route_util.cc"))
         codes |= set(re.findall(r'\b\d{3},\s*"([a-z_]+)"', http))
+        codes |= set(re.findall(r'\bDenied\("([a-z_]+)"', http))  # auth_routes.cc: 403s
+        self.assertIn("csrf", codes)
+        self.assertIn("too_many_requests", codes)
         self.assertIn("payload_too_large", codes)
         self.assertIn("method_not_allowed", codes)
         error_block = self.doc.split("\n    Error:\n", 1)[1].split("\n    Health:\n", 1)[0]
