@@ -5,7 +5,8 @@ Checks, against the real binary and a webhook receiver (http.server on 127.0.0.1
   session's CSRF token); the channel gets a secret, survives a restart, and receives the line's
   threshold alert signed with that secret (X-Ryuryo-Signature: sha256=HMAC-SHA256(secret, body));
 - another line's alerts never reach it, and non-alert events (top-ups) are not sent;
-- after the channel is removed, later alerts are not sent to it;
+- after the channel is removed, later alerts are not sent to it; a line given to another account
+  loses its channels;
 - a private address is refused unless [channels] allow_private_addresses = true; SMS channels are
   refused with a clear message (no SMS gateway here); a bad entry is named by its index.
 No timing assertions: only polling with generous deadlines.
@@ -205,6 +206,22 @@ class ChannelsTest(unittest.TestCase):
             self.assertEqual(status, 404, "not alice's line")
             r = s.get("/v1/lines/b1/alerts")
             self.assertEqual(r.json()["channels"], [])
+
+    def test_a_line_given_to_another_account_loses_its_channels(self):
+        with harness.Server(config_text=CONFIG.format(allow="false")) as s:
+            alice = Subscriber(s, "alice", "alice password")
+            status, body = alice.request(
+                "PUT", "/v1/lines/a1/alerts",
+                {"channels": [{"type": "webhook", "url": "https://hooks.example.net/alice"}]})
+            self.assertEqual(status, 200, body)
+            r = s.put("/v1/lines/a1", {"plan": "m100", "account": "alice"})
+            self.assertEqual(r.status, 200, r.body)
+            self.assertEqual(len(s.get("/v1/lines/a1/alerts").json()["channels"]), 1,
+                             "unchanged owner: kept")
+            r = s.put("/v1/lines/a1", {"plan": "m100", "account": "bob"})
+            self.assertEqual(r.status, 200, r.body)
+            self.assertEqual(s.get("/v1/lines/a1/alerts").json()["channels"], [],
+                             "the old owner's webhook must not get the new owner's alerts")
 
 
 if __name__ == "__main__":

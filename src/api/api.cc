@@ -503,20 +503,33 @@ void Api::Route(HttpRequest& req, Responder& respond) {
         }
       }
       if (!st.ok()) return respond(HttpResponse::Error(st));
-      bool existed = ledger_->Read([&](const Meter& m) { return m.FindLine(id) != nullptr; });
+      bool existed = false;
+      std::string old_account;
+      ledger_->Read([&](const Meter& m) {
+        const Line* l = m.FindLine(id);
+        existed = l != nullptr;
+        if (l != nullptr) old_account = l->account;
+        return 0;
+      });
       store::Ledger* ledger = ledger_;
-      return commit_then([spec](Meter& m, Millis t, Effects* fx) { return m.PutLine(spec, t, fx); },
-                         [ledger, id, existed](const Status& s) {
-                           // A pool named in the body that does not exist is bad input, not a
-                           // missing line.
-                           if (s.code() == Status::Code::kNotFound) {
-                             return HttpResponse::Error(Status::InvalidArgument(s.message()));
-                           }
-                           if (!s.ok()) return HttpResponse::Error(s);
-                           return ledger->Read([&](const Meter& m) {
-                             return JsonOk(LineJson(m, *m.FindLine(id)), existed ? 200 : 201);
-                           });
-                         });
+      notify::ChannelRegistry* channels = options_.channels;
+      return commit_then(
+          [spec](Meter& m, Millis t, Effects* fx) { return m.PutLine(spec, t, fx); },
+          [ledger, id, existed, old_account, channels, account = spec.account](const Status& s) {
+            // A pool named in the body that does not exist is bad input, not a missing line.
+            if (s.code() == Status::Code::kNotFound) {
+              return HttpResponse::Error(Status::InvalidArgument(s.message()));
+            }
+            if (!s.ok()) return HttpResponse::Error(s);
+            // A line given to another account loses the alert channels its old owner set.
+            if (existed && account != old_account && channels != nullptr) {
+              if (Status cs = channels->Set(id, {}, nullptr); !cs.ok())
+                return HttpResponse::Error(cs);
+            }
+            return ledger->Read([&](const Meter& m) {
+              return JsonOk(LineJson(m, *m.FindLine(id)), existed ? 200 : 201);
+            });
+          });
     }
     if (sub.empty()) {
       if (method != "GET") return method_not_allowed();
@@ -777,6 +790,17 @@ std::string Api::Metrics() const {
           http_errors_.load());
   if (connections_)
     counter("ryuryo_http_connections", "Open HTTP connections.", connections_(), "gauge");
+  if (options_.accounts != nullptr) {
+    const Accounts::Stats a = options_.accounts->stats();
+    counter("ryuryo_sign_ins_total", "Dashboard sign-ins that opened a session.", a.sign_ins);
+    counter("ryuryo_sign_in_failures_total",
+            "Sign-ins refused for a wrong account, password, admin token or login link.",
+            a.sign_in_failures);
+    counter("ryuryo_sign_ins_throttled_total",
+            "Sign-ins refused because of too many failures from the account or address.",
+            a.sign_ins_throttled);
+    counter("ryuryo_sessions", "Live dashboard sessions.", a.sessions, "gauge");
+  }
   out +=
       "# HELP ryuryo_commit_seconds Latency of a durable batch commit.\n"
       "# TYPE ryuryo_commit_seconds histogram\n";

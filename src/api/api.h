@@ -1,7 +1,7 @@
 // Api: the HTTP routes of ryuryo (DESIGN §4) on top of the ledger. It turns HttpRequests into
 // ledger submissions and reads, and answers JSON with the contract's field names.
 //
-// Routes (all under Bearer auth with the admin token except /healthz):
+// Routes (all under auth, see below, except /healthz, /metrics, sign-in and the dashboard):
 //   GET  /healthz                         liveness (no auth)
 //   GET  /metrics                         Prometheus text format (no auth: scrape from loopback)
 //   GET  /v1/plans                        the catalog
@@ -17,16 +17,17 @@
 //   GET  /v1/events?after=SEQ&limit=N
 //   GET  /v1/quarantine   POST /v1/quarantine/apply
 //   GET  /v1/sessions                     open RADIUS sessions (?line=, ?limit=)
-//   GET  /v1/stream                       server-sent events: `usage` and `event` (?line=,
-//   repeated) POST /v1/auth/login  POST /v1/auth/link  POST /v1/auth/logout     (auth_routes.cc)
+//   GET  /v1/stream                       server-sent events `usage`, `event` (?line=, repeated)
+//   POST /v1/auth/login  POST /v1/auth/link  POST /v1/auth/logout     (auth_routes.cc)
 //   GET|PUT /v1/me   GET /v1/me/export   DELETE /v1/me/history
 //   GET  /v1/accounts   GET|PUT /v1/accounts/{id}   POST /v1/accounts/{id}/login-link
 //
 // Who may call what: the admin token (Authorization: Bearer) or an operator's session may call
 // every route. A subscriber's session (cookie `ryuryo_session`) may read its own lines (line,
-// usage, history), read and set their alerts, and use /v1/me and /v1/auth/logout; any other line
-// is "not found" to it, and any other route is 403. Every request that changes something under
-// a session cookie must carry the session's X-CSRF-Token, and a cross-origin Origin is refused.
+// usage, history, the live stream), read and set their alerts, and use /v1/me and
+// /v1/auth/logout; any other line is "not found" to it, and any other route is 403. Every request
+// that changes something under a session cookie must carry the session's X-CSRF-Token, and a
+// cross-origin Origin is refused.
 //
 // Thread-safety: Handle() is called on the HTTP thread; responses to writes are sent from the
 // ledger thread after the commit (the HttpServer's Responder may be called from any thread).
