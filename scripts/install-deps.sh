@@ -18,13 +18,26 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+# The web dashboard's tools: Node.js and npm (Debian's, unless some node and npm are there
+# already, e.g. NodeSource's nodejs, which brings its own npm and conflicts with Debian's).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  for p in nodejs npm; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+      missing+=("$p")
+    fi
+  done
 fi
 
-echo "installing: ${missing[*]}"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The dashboard's npm packages (uPlot), exactly as package-lock.json pins them: `npm ci` when
+# node_modules is missing or was installed from another lock file; nothing (and no network)
+# otherwise. The build embeds them into the server (cmake/RyuryoWeb.cmake).
+cmake -DSOURCE_DIR="$(cd "$(dirname "$0")/.." && pwd)" -P "$(dirname "$0")/../cmake/NpmDeps.cmake"

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/route_util.h"
+#include "api/static_files.h"
 #include "api/usage_json.h"
 #include "api/views.h"
 #include "core/quantity.h"
@@ -91,6 +92,11 @@ void Api::Route(HttpRequest& req, Responder& respond) {
     return respond(std::move(r));
   }
   if (parts.empty() || parts[0] != "v1") {
+    // The dashboard (web/, compiled in): public files; the data behind them needs a session.
+    HttpResponse page;
+    if (read_only && ServeStatic(req.path, req.Header("if-none-match"), &page)) {
+      return respond(std::move(page));
+    }
     return respond(HttpResponse::Error(Status::NotFound("no route for " + req.path)));
   }
   // Sign-in needs no credentials; everything else needs the admin token or a session.
