@@ -76,6 +76,21 @@ json AccountJson(const Account& a) {
           {"updated_at", FormatRfc3339Utc(a.updated_at)}};
 }
 
+// The fields of PUT /v1/me and PUT /v1/accounts/{id} that are present (CheckFields ran).
+Status AccountFields(const json& body, AccountSpec* spec) {
+  Status st;
+  if (body.contains("name")) spec->name = StringField(body, "name", &st);
+  if (st.ok() && body.contains("locale")) spec->locale = StringField(body, "locale", &st);
+  if (st.ok() && body.contains("password")) spec->password = StringField(body, "password", &st);
+  if (st.ok() && body.contains("collect_apps")) {
+    if (!body["collect_apps"].is_boolean()) {
+      return Status::InvalidArgument("collect_apps: must be true or false");
+    }
+    spec->collect_apps = body["collect_apps"].get<bool>();
+  }
+  return st;
+}
+
 // A sign-in's answer: the session cookie and the CSRF token the page sends back.
 HttpResponse SignedIn(const SignIn& in, int64_t ttl_ms, bool secure) {
   HttpResponse r =
@@ -305,17 +320,9 @@ bool Api::RouteAccounts(HttpRequest& req, const std::vector<std::string_view>& p
         st = CheckFields(body, {"name", "locale", "collect_apps", "password", "current_password"});
       AccountSpec spec;
       spec.id = caller.account;
-      if (st.ok() && body.contains("name")) spec.name = StringField(body, "name", &st);
-      if (st.ok() && body.contains("locale")) spec.locale = StringField(body, "locale", &st);
-      if (st.ok() && body.contains("collect_apps")) {
-        if (!body["collect_apps"].is_boolean())
-          st = Status::InvalidArgument("collect_apps: must be true or false");
-        else
-          spec.collect_apps = body["collect_apps"].get<bool>();
-      }
+      if (st.ok()) st = AccountFields(body, &spec);
       std::string current;
-      if (st.ok() && body.contains("password")) {
-        spec.password = StringField(body, "password", &st);
+      if (st.ok() && spec.password) {
         if (st.ok()) current = StringField(body, "current_password", &st);
         if (st.ok() && current.empty())
           st = Status::InvalidArgument("current_password: needed to set a new password");
@@ -426,15 +433,7 @@ bool Api::RouteAccounts(HttpRequest& req, const std::vector<std::string_view>& p
       if (st.ok()) st = CheckFields(body, {"name", "locale", "collect_apps", "password"});
       AccountSpec spec;
       spec.id = id;
-      if (st.ok() && body.contains("name")) spec.name = StringField(body, "name", &st);
-      if (st.ok() && body.contains("locale")) spec.locale = StringField(body, "locale", &st);
-      if (st.ok() && body.contains("password")) spec.password = StringField(body, "password", &st);
-      if (st.ok() && body.contains("collect_apps")) {
-        if (!body["collect_apps"].is_boolean())
-          st = Status::InvalidArgument("collect_apps: must be true or false");
-        else
-          spec.collect_apps = body["collect_apps"].get<bool>();
-      }
+      if (st.ok()) st = AccountFields(body, &spec);
       if (!st.ok()) {
         respond(HttpResponse::Error(st));
         return true;
