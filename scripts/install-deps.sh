@@ -8,7 +8,8 @@ PACKAGES=(
   librocksdb-dev libsimdjson-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev
   libspdlog-dev libfmt-dev libhowardhinnant-date-dev tzdata libboost-dev libssl-dev
   libxxhash-dev libsodium-dev libgtest-dev libgmock-dev libbenchmark-dev
-  python3 curl wrk freeradius-utils freeradius sqlite3
+  python3 curl wrk freeradius-utils freeradius sqlite3 kannel kannel-extras
+  chromium
 )
 
 missing=()
@@ -37,7 +38,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# The dashboard's npm packages (uPlot), exactly as package-lock.json pins them: `npm ci` when
+# The dashboard's npm packages, exactly as package-lock.json pins them: `npm ci` when
 # node_modules is missing or was installed from another lock file; nothing (and no network)
-# otherwise. The build embeds them into the server (cmake/RyuryoWeb.cmake).
+# otherwise. The build embeds uPlot into the server (cmake/RyuryoWeb.cmake); playwright-core
+# drives Debian's chromium (above) in tests/test_dashboard.py and bench/page_load.sh, and never
+# downloads a browser of its own.
 cmake -DSOURCE_DIR="$(cd "$(dirname "$0")/.." && pwd)" -P "$(dirname "$0")/../cmake/NpmDeps.cmake"

@@ -125,7 +125,7 @@ BOB_SECRETS = ["Bob Secretname", "bob-1", "bob-2", "bob-pool", BOB_MSISDN, BOB_I
 #   "line":     only on the subscriber's own lines; any other line is "not found" (404)
 #   "operator": 403 permission_denied, whatever the id (also the subscriber's own line/account)
 #   "self":     about the caller's own account (no id to try another account's with); tested below
-#   "open":     needs no credentials (sign-in, liveness, metrics)
+#   "open":     needs no credentials (sign-in, liveness, metrics; incoming SMS has its own)
 ROUTES = {
     ("get", "/healthz"): "open",
     ("get", "/metrics"): "open",
@@ -148,6 +148,7 @@ ROUTES = {
     ("get", "/v1/sessions"): "operator",
     ("post", "/v1/auth/login"): "open",
     ("post", "/v1/auth/link"): "open",
+    ("get", "/v1/sms/kannel"): "open",  # Kannel's own token or address allow-list ([sms])
     ("post", "/v1/auth/logout"): "self",
     ("get", "/v1/me"): "self",
     ("put", "/v1/me"): "self",

@@ -323,9 +323,15 @@ class BadInputTest(unittest.TestCase):
         return status, rest.decode(errors="replace")
 
     def test_unknown_route_and_wrong_method(self):
-        for path in ("/v1/nope", "/nope", "/v1/lines/bad-1/nope", "/v1/lines/bad-1/usage/x",
-                     "/v2/usage"):
+        for path in ("/v1/nope", "/v1/lines/bad-1/nope", "/v1/lines/bad-1/usage/x",
+                     "/nope.js", "/js/nope.js", "/vendor/nope.css"):
             self.assertError(self.srv.get(path), 404)
+        # Other paths belong to the dashboard (it routes itself by the URL): its page, not JSON.
+        for path in ("/nope", "/v2/usage", "/admin/lines/bad-1"):
+            r = self.srv.get(path, token=False)
+            self.assertEqual(r.status, 200, path)
+            self.assertTrue(r.headers["Content-Type"].startswith("text/html"), path)
+        self.assertError(self.srv.post("/nope", {}), 404)
         self.assertError(self.srv.get("/v1/usage"), 405, "GET")
         self.assertError(self.srv.request("DELETE", "/v1/usage"), 405)
         self.assertError(self.srv.post("/v1/lines/bad-1", {"plan": "t-pass"}), 405)

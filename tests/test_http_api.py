@@ -418,7 +418,8 @@ class HttpApiTest(unittest.TestCase):
     def test_alerts_and_events(self):
         self.put_line("alrt-1", "t-pass")
         a = self.ok(self.srv.get("/v1/lines/alrt-1/alerts"))
-        self.assertEqual(a, {"line": "alrt-1", "thresholds": [], "inherited": True, "channels": []})
+        self.assertEqual(a, {"line": "alrt-1", "thresholds": [], "inherited": True, "channels": [],
+                             "sms_alerts": True})
         a = self.ok(self.srv.put("/v1/lines/alrt-1/alerts",
                                  {"thresholds": ["50%", "80%", "100 MB left"]}))
         self.assertEqual(a["thresholds"], ["50%", "80%", "100 MB left"])

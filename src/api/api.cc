@@ -101,6 +101,7 @@ void Api::Route(HttpRequest& req, Responder& respond) {
   }
   // Sign-in needs no credentials; everything else needs the admin token or a session.
   if (RouteSignIn(req, parts, respond)) return;
+  if (RouteSms(req, parts, respond)) return;
   Caller caller;
   if (!Authenticate(req, &caller, respond)) return;
   if (RouteAccounts(req, parts, caller, respond)) return;
@@ -689,14 +690,17 @@ void Api::Route(HttpRequest& req, Responder& respond) {
     }
     if (sub == "alerts") {
       notify::ChannelRegistry* channels = options_.channels;
-      // The thresholds (from the meter) and the channels of a line, as one object.
-      auto alerts_json = [channels](const Meter& m, const Line& l) {
+      notify::SmsOptOut* sms_opt_out = options_.sms.opt_out;
+      // The thresholds (from the meter) and the channels of a line, as one object, and whether
+      // alert SMS are on (off after the subscriber texted STOP).
+      auto alerts_json = [channels, sms_opt_out](const Meter& m, const Line& l) {
         json j = ThresholdsJson(l, m.BalanceOf(l));
         json list = json::array();
         if (channels != nullptr) {
           for (const notify::Channel& c : channels->Of(l.id)) list.push_back(ChannelJson(c));
         }
         j["channels"] = std::move(list);
+        j["sms_alerts"] = sms_opt_out == nullptr || !sms_opt_out->Stopped(l.id);
         return j;
       };
       if (method == "GET") {
@@ -794,6 +798,10 @@ std::string Api::Metrics() const {
   counter("ryuryo_http_requests_total", "HTTP requests received.", http_requests_.load());
   counter("ryuryo_http_errors_total", "HTTP requests answered with a 5xx status.",
           http_errors_.load());
+  counter("ryuryo_sms_received_total", "Incoming SMS accepted from Kannel.", sms_received_.load());
+  counter("ryuryo_sms_unknown_limited_total",
+          "Incoming SMS from unknown numbers left unanswered (rate limit).",
+          sms_unknown_limited_.load());
   if (connections_)
     counter("ryuryo_http_connections", "Open HTTP connections.", connections_(), "gauge");
   if (options_.accounts != nullptr) {

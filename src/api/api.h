@@ -21,6 +21,11 @@
 //   POST /v1/auth/login  POST /v1/auth/link  POST /v1/auth/logout     (auth_routes.cc)
 //   GET|PUT /v1/me   GET /v1/me/export   DELETE /v1/me/history
 //   GET  /v1/accounts   GET|PUT /v1/accounts/{id}   POST /v1/accounts/{id}/login-link
+//   GET  /v1/sms/kannel                   incoming SMS from Kannel's get-url: ?from=&to=&text=
+//                                         (sms_routes.cc; the reply is the text/plain body)
+//
+// /v1/sms/kannel takes no admin token or session: Kannel proves itself with the shared
+// `token` query parameter or by its source address (ApiOptions::sms); 404 when SMS is off.
 //
 // Who may call what: the admin token (Authorization: Bearer) or an operator's session may call
 // every route. A subscriber's session (cookie `ryuryo_session`) may read its own lines (line,
@@ -42,9 +47,20 @@
 #include "api/live.h"
 #include "api/work_queue.h"
 #include "notify/channels.h"
+#include "notify/sms_optout.h"
+#include "sms/sender_limit.h"
 #include "store/ledger.h"
 
 namespace ryuryo::api {
+
+// Incoming SMS (GET /v1/sms/kannel).
+struct SmsOptions {
+  bool enabled = false;                     // false: the route answers 404
+  std::string kannel_token;                 // accepted as ?token=; empty: none
+  std::vector<std::string> kannel_allow;    // source addresses accepted without a token
+  std::string default_country_code = "81";  // for national sender numbers (sms/msisdn.h)
+  notify::SmsOptOut* opt_out = nullptr;     // STOP / START; required when enabled
+};
 
 struct ApiOptions {
   std::string admin_token;
@@ -66,6 +82,7 @@ struct ApiOptions {
   // hashing, data exports).
   size_t slow_work_threads = 2;
   size_t slow_work_queue_max = 64;
+  SmsOptions sms;
 };
 
 // Who is calling: resolved from the admin token or the session cookie.
@@ -89,6 +106,8 @@ class Api {
   // auth_routes.cc. Each returns true when it answered the request.
   bool RouteSignIn(HttpRequest& req, const std::vector<std::string_view>& parts,
                    Responder& respond);
+  // sms_routes.cc: GET /v1/sms/kannel (no session: see above).
+  bool RouteSms(HttpRequest& req, const std::vector<std::string_view>& parts, Responder& respond);
   bool Authenticate(const HttpRequest& req, Caller* caller, Responder& respond);
   bool RouteAccounts(HttpRequest& req, const std::vector<std::string_view>& parts,
                      const Caller& caller, Responder& respond);
@@ -104,6 +123,9 @@ class Api {
   ApiOptions options_;
   std::unique_ptr<WorkQueue> slow_work_;
   std::function<uint32_t()> connections_;
+  sms::SenderLimiter sms_unknown_senders_;
+  std::atomic<uint64_t> sms_received_{0};
+  std::atomic<uint64_t> sms_unknown_limited_{0};
   std::atomic<uint64_t> http_requests_{0};
   std::atomic<uint64_t> http_errors_{0};
   std::atomic<uint64_t> records_rejected_at_parse_{0};  // never reached the ledger

@@ -400,7 +400,7 @@ Status ParseConfig(std::string_view text, const std::string& source_name, Config
   Status st = [&]() -> Status {
     RYURYO_RETURN_IF_ERROR(CheckKeys(root, "config",
                                      {"server", "retention", "auth", "channels", "plans", "pools",
-                                      "lines", "accounts", "webhooks", "radius"}));
+                                      "lines", "accounts", "webhooks", "radius", "sms"}));
     if (const toml::node* n = root.get("server")) {
       const toml::table* t = n->as_table();
       if (t == nullptr) return Err(*n, "server: must be a table");
@@ -490,6 +490,30 @@ Status ParseConfig(std::string_view text, const std::string& source_name, Config
           return Err(*v, "channels.per_line_max: must be a whole number from 0 to 100");
         }
         c->channels.per_line_max = static_cast<size_t>(v->as_integer()->get());
+      }
+    }
+    if (const toml::node* n = root.get("sms")) {
+      const toml::table* t = n->as_table();
+      if (t == nullptr) return Err(*n, "sms: must be a table");
+      RYURYO_RETURN_IF_ERROR(CheckKeys(*t, "sms", {"kannel_token", "kannel_allow"}));
+      c->sms.enabled = true;
+      RYURYO_RETURN_IF_ERROR(GetString(*t, "kannel_token", &c->sms.kannel_token, false, "sms"));
+      if (const toml::node* v = t->get("kannel_token");
+          v != nullptr && c->sms.kannel_token.size() < 16) {
+        return Err(*v, "sms.kannel_token: must be at least 16 characters");
+      }
+      if (const toml::node* v = t->get("kannel_allow")) {
+        const toml::array* arr = v->as_array();
+        if (arr == nullptr) return Err(*v, "sms.kannel_allow: must be an array of addresses");
+        for (const toml::node& e : *arr) {
+          if (!e.is_string() || e.as_string()->get().empty()) {
+            return Err(e, "sms.kannel_allow: must be an array of addresses");
+          }
+          c->sms.kannel_allow.push_back(e.as_string()->get());
+        }
+      }
+      if (c->sms.kannel_token.empty() && c->sms.kannel_allow.empty()) {
+        return Err(*n, "sms: set kannel_token or kannel_allow (else every request is refused)");
       }
     }
     std::unordered_set<std::string> account_ids;

@@ -1,5 +1,5 @@
 // Config: the one TOML file ryuryo reads (DESIGN §4): [server], [retention], [auth], [channels],
-// [[plans]],
+// [sms], [[plans]],
 // [[pools]], [[lines]], [[accounts]], [[webhooks]], [radius] with [[radius.clients]]. Units as
 // people write them ("3 GB", "128 kbps", "8d"). Unknown keys are errors naming the key and its
 // line, so a typo never silently does nothing.
@@ -28,6 +28,14 @@ struct AuthConfig {
   bool cookie_secure = false;
 };
 
+// [sms]: incoming SMS from Kannel (GET /v1/sms/kannel); present when `enabled`. A request is
+// accepted with the shared token (?token=) or from an address in the allow-list.
+struct SmsConfig {
+  bool enabled = false;
+  std::string kannel_token;               // empty: no token accepted
+  std::vector<std::string> kannel_allow;  // source addresses, e.g. "127.0.0.1"
+};
+
 // [radius]: present when `enabled`.
 struct RadiusConfig {
   bool enabled = false;
@@ -49,6 +57,7 @@ struct Config {
   RadiusConfig radius;
   AuthConfig auth;
   notify::ChannelOptions channels;         // [channels]: subscribers' own alert channels
+  SmsConfig sms;                           // [sms]: incoming SMS (Kannel)
   std::vector<api::AccountSpec> accounts;  // [[accounts]]: created at start when missing
 };
 

@@ -162,6 +162,31 @@ TEST(ConfigTest, DataDirBecomesTheStorePath) {
   EXPECT_EQ(c.admin_token, "t0k");
 }
 
+TEST(ConfigTest, Sms) {
+  Config c;
+  ASSERT_TRUE(Parse("", &c).ok());
+  EXPECT_FALSE(c.sms.enabled);
+  ASSERT_TRUE(Parse("[sms]\nkannel_token = \"0123456789abcdef\"\n"
+                    "kannel_allow = [\"127.0.0.1\", \"::1\"]\n",
+                    &c)
+                  .ok());
+  EXPECT_TRUE(c.sms.enabled);
+  EXPECT_EQ(c.sms.kannel_token, "0123456789abcdef");
+  EXPECT_EQ(c.sms.kannel_allow, (std::vector<std::string>{"127.0.0.1", "::1"}));
+}
+
+TEST(ConfigErrorTest, SmsMistakesNameTheKey) {
+  EXPECT_THAT(ParseText("[sms]\nkannel_tokn = \"0123456789abcdef\"\n").message(),
+              AllOf(HasSubstr("line 2"), HasSubstr("sms: unknown key 'kannel_tokn'")));
+  EXPECT_THAT(ParseText("[sms]\nkannel_token = \"short\"\n").message(),
+              HasSubstr("sms.kannel_token: must be at least 16 characters"));
+  EXPECT_THAT(ParseText("[sms]\nkannel_allow = \"127.0.0.1\"\n").message(),
+              HasSubstr("sms.kannel_allow: must be an array"));
+  EXPECT_THAT(ParseText("[sms]\nkannel_allow = [1]\n").message(),
+              HasSubstr("sms.kannel_allow: must be an array"));
+  EXPECT_THAT(ParseText("[sms]\n").message(), HasSubstr("sms: set kannel_token or kannel_allow"));
+}
+
 TEST(ConfigTest, Webhooks) {
   Config c;
   Status st = Parse(std::string(kPlan) + R"(

@@ -254,6 +254,13 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
     return 1;
   }
   webhooks.set_channels(channels.get());
+  // STOP / START by SMS (the alert-SMS flag of each line); loaded even without [sms], so that a
+  // flag set earlier is still honoured.
+  std::unique_ptr<notify::SmsOptOut> sms_opt_out;
+  if (st = notify::SmsOptOut::Open(db.get(), &sms_opt_out); !st.ok()) {
+    std::fprintf(stderr, "ryuryo: sms: %s\n", st.message().c_str());
+    return 1;
+  }
   std::vector<notify::WebhookEndpoint> endpoints = config.webhooks;
   const bool enforce = radius != nullptr;
   ledger.set_outbox_router([endpoints, enforce, &channels](const Event& ev) {
@@ -362,6 +369,10 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
   api_options.cookie_secure = config.auth.cookie_secure;
   api_options.channels = channels.get();
   api_options.live = &live;
+  api_options.sms.enabled = config.sms.enabled;
+  api_options.sms.kannel_token = config.sms.kannel_token;
+  api_options.sms.kannel_allow = config.sms.kannel_allow;
+  api_options.sms.opt_out = sms_opt_out.get();
   api::Api api(&ledger, api_options);
   api::HttpServerOptions http_options;
   http_options.address = host;
