@@ -18,11 +18,12 @@ TEST(WorkQueueTest, RunsEverythingPostedBeforeItIsDestroyed) {
 }
 
 TEST(WorkQueueTest, RefusesWorkBeyondItsLimit) {
-  WorkQueue q(1, 2);
+  // Declared before the queue: the queue's destructor joins its thread, which still uses them.
   std::promise<void> release;
   std::shared_future<void> gate = release.get_future().share();
   std::promise<void> started;
-  ASSERT_TRUE(q.Post([&] {
+  WorkQueue q(1, 2);
+  ASSERT_TRUE(q.Post([&started, gate] {
     started.set_value();
     gate.wait();
   }));
