@@ -186,8 +186,13 @@ TEST(ClientTest, EveryRequestAcknowledgedAndCounted) {
   EXPECT_GT(stats.copies_sent, 0u);
   EXPECT_EQ(stats.datagrams_sent, stats.requests + stats.copies_sent + stats.retransmitted);
   EXPECT_EQ(stats.latency.count(), stats.acknowledged);
-  // The second answer to a request sent twice matches nothing.
-  EXPECT_EQ(stats.responses_unmatched, stats.copies_sent);
+  // The second answer to a request sent twice matches nothing. The client stops once every
+  // request is acknowledged, so the answer to a copy sent last may arrive after it stopped.
+  EXPECT_LE(stats.responses_unmatched, stats.copies_sent);
+  // Likewise the responder may still be reading a last copy (waits at most 5 s, no timing test).
+  for (int i = 0; i < 500 && r.seen().size() < stats.datagrams_sent; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   EXPECT_EQ(r.seen().size(), stats.datagrams_sent);
   for (uint32_t i = 0; i < model->lines().size(); ++i) {
     const LineTraffic& t = model->traffic()[i];
