@@ -253,7 +253,9 @@ TEST(ClientTest, UnansweredRequestsTimeOutAndAreNotExpected) {
   ASSERT_TRUE(RunClient(c, model.get(), &expected, &stats).ok());
   EXPECT_GT(stats.timed_out, 0u);
   EXPECT_EQ(stats.acknowledged + stats.timed_out, stats.requests);
-  EXPECT_EQ(stats.retransmitted, 2 * stats.timed_out);
+  // Each timed-out request was retried twice; a slow answer (30 ms timeout on a loaded machine)
+  // may have made an answered request be retried too.
+  EXPECT_GE(stats.retransmitted, 2 * stats.timed_out);
   EXPECT_EQ(expected.bytes_down(0), 0u);
   EXPECT_EQ(expected.bytes_up(0), 0u);
   for (uint32_t i = 1; i < 5; ++i) {
