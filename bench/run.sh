@@ -5,6 +5,7 @@
 #   3. durable ingest over HTTP with 1,000-record batches (bench/ingest_load.cc)
 #   4. GET usage latency under load (wrk)
 #   5. RADIUS accounting: ryuryo vs FreeRADIUS (detail file, SQLite), `ryuryo simulate` as the load
+#   6. live updates: 1,000 and 5,000 SSE streams (GET /v1/stream) open during RADIUS ingest
 set -euo pipefail
 BUILD=${1:-build}
 LINES=${BENCH_LINES:-1000000}
@@ -50,3 +51,6 @@ server_pid=
 
 echo "## 5. RADIUS accounting: durably acknowledged Accounting-Requests/s (bench/radius_bench.sh)"
 bash "$here/bench/radius_bench.sh" "$BUILD"
+
+echo "## 6. live updates under ingest: 1,000 and 5,000 SSE streams (bench/live_bench.sh)"
+bash "$here/bench/live_bench.sh" "$BUILD"
