@@ -3,16 +3,20 @@
 # keep 1,000 concurrent live-update (SSE) connections without slowing ingest? In one run on this
 # machine:
 #   ryuryo serve with [radius] on a free port, 10,000 lines (simulate --provision) on a plan that
-#   never changes state, and 4 probe lines that only the probe writes to; then the same RADIUS
-#   load (`ryuryo simulate`, unpaced, window 1024) with no streams open (baseline), with 1,000
-#   streams of GET /v1/stream, with none, with 5,000, with none (bench/sse_clients.py: admin
-#   token, 2 loaded lines a stream; stream 0 watches the probe lines). Each live run is compared
-#   with the mean of the baselines on either side of it: the store grows and compacts as the runs
-#   go on, and saturated RADIUS ingest drifts by 10-20% from run to run on its own.
+#   never changes state, and 4 probe lines that only the probe writes to; then RADIUS load
+#   (`ryuryo simulate`, window 1024) with no streams open (baseline), with 1,000 streams of
+#   GET /v1/stream, with none, with 5,000, with none (bench/sse_clients.py: admin token, 2 loaded
+#   lines a stream; stream 0 watches the probe lines); all of that twice:
+#     (a) unpaced (--speed 0): the most the server acknowledges, i.e. does ingest slow down;
+#     (b) at half of (a)'s baseline rate (--rate): does the server keep up, at what latency.
+#   Each live run is compared with the mean of the baselines on either side of it: the store
+#   grows and compacts as the runs go on, and saturated RADIUS ingest drifts by 10-20% from run
+#   to run on its own.
 # For each: acked/s and ack latency of the load, server CPU time (per acked request; "bg": of
 # that, RocksDB's flushes and compactions, which come and go with the store), messages/s
 # the clients received, CPU time of the clients (one Python process), of the simulator and of
-# everything else on the machine ("other": a busy machine makes the run meaningless), the
+# everything else on the machine ("other": the kernel's softirq time not charged to a process,
+# up to 0.15 cores; more means something else ran and the run is not comparable), the
 # server's RSS (its growth when the streams open), the time from a usage change (POST /v1/usage
 # on a probe line) to its message at the client, and /metrics (ryuryo_live_streams in the middle
 # of the run, ryuryo_live_streams_dropped_slow_total at the end).
@@ -20,8 +24,8 @@
 # Usage: bench/live_bench.sh [BUILD]
 # Env: BENCH_SECONDS (each run, default 10), BENCH_RADIUS_LINES (default 10000),
 #      BENCH_LIVE_STREAMS (default "1000 5000"), BENCH_LIVE_LINES_PER_STREAM (default 2),
-#      BENCH_LIVE_WINDOW (simulate --window, default 1024), BENCH_LIVE_RATE (simulate --rate:
-#      requests/s at most, for latency at a fixed load; default none, unpaced).
+#      BENCH_LIVE_WINDOW (simulate --window, default 1024), BENCH_LIVE_RATE (requests/s of (b);
+#      default half of the mean baseline of (a)). About 2.5 minutes with the defaults.
 set -euo pipefail
 BUILD=${1:-build}
 SECONDS_EACH=${BENCH_SECONDS:-10}
@@ -175,9 +179,11 @@ for k in range(1, len(runs), 2):
     print(f"  ryuryo_live_streams {gauge:.0f}, dropped slow {slow:.0f}, open at the end"
           f" {j['streams_open_at_end']:,}: {'met' if ok else 'NOT met'}"
           f" ({what}, every stream open and counted)")
-    # Anything else busy on the machine during these three runs makes the comparison moot.
+    # Anything else busy on the machine during these three runs makes the comparison moot. (Up
+    # to about 0.15 cores of "other" is the kernel's softirq time for the loopback traffic, not
+    # charged to a process when it runs on an otherwise idle core: at a fixed rate.)
     other = max(r["other_cpu_s"] / r["elapsed_s"] for r in (before, j, after))
-    if other > 0.1:
+    if other > 0.25:
         print(f"  NOT COMPARABLE: other processes used up to {other:.2f} cores during these runs")
 EOF
 }

@@ -21,10 +21,10 @@ With --streams 0 nothing is opened: the baseline.
 Then: every stream has its first usage message (the hub sends each subscriber its lines at
 once), the load command runs (its stdout must be JSON: `ryuryo simulate --json`), and for the
 time it runs this measures messages received, the server's CPU time (/proc/PID/stat; and of
-that, its RocksDB background threads' from /proc/PID/task), this
-process's CPU time, the simulator's CPU time, the CPU time of everything else on the machine,
-the server's RSS (largest sampled) and /metrics
-(ryuryo_live_*) in the middle and at the end. The result (one JSON object) goes to --out.
+that, its RocksDB background threads', from /proc/PID/task), this process's CPU time, the
+simulator's, everything else's on the machine (/proc/stat), the server's RSS (before and after
+the streams opened, and the largest sampled) and /metrics (ryuryo_live_*) in the middle of the
+load and at its end. The result (one JSON object) goes to --out.
 Exit status 0, or 1 on an error (a stream refused or closed, the load command failed).
 """
 import argparse
@@ -310,6 +310,14 @@ async def main():
     t0 = time.perf_counter()
     proc = await asyncio.create_subprocess_exec(*load, stdout=asyncio.subprocess.PIPE)
     load_out = asyncio.ensure_future(proc.communicate())
+    end = {}
+
+    def load_done(_):  # the measurement window ends with the load, not with a probe under way
+        end["t"] = time.perf_counter()
+        end["cpu"] = proc_cpu(a.server_pid), self_cpu(), machine_busy(), rocksdb_cpu(a.server_pid)
+        end["messages"], end["bytes"] = hub.messages, sum(s.bytes for s in streams)
+
+    load_out.add_done_callback(load_done)
 
     probes = []  # (change-to-client s, POST answered s) or (None, ...) when none came
     mid_metrics = None
@@ -358,11 +366,11 @@ async def main():
 
     await sampler()
     out, _ = await load_out
-    elapsed = time.perf_counter() - t0
-    srv1, me1, kids1 = proc_cpu(a.server_pid), self_cpu(), children_cpu()
-    busy1, rocks1 = machine_busy(), rocksdb_cpu(a.server_pid)
-    msgs = hub.messages - msgs0
-    nbytes = sum(s.bytes for s in streams) - bytes0
+    elapsed = end["t"] - t0
+    srv1, me1, busy1, rocks1 = end["cpu"]
+    kids1 = children_cpu()  # the simulator's, once it has been waited for
+    msgs = end["messages"] - msgs0
+    nbytes = end["bytes"] - bytes0
     rss.append(proc_rss_kib(a.server_pid))
     _, body, _, _ = await http_request(host, port, "GET", "/metrics", a.token)
     result["metrics_after"] = live_metrics(body)
