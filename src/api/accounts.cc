@@ -272,6 +272,13 @@ int64_t Accounts::ThrottledFor(const std::unordered_map<std::string, Failures>& 
   return std::max<int64_t>(1000, oldest + options_.failure_window_ms - now);
 }
 
+Status Accounts::Throttled(int64_t wait_ms, int64_t* retry_after_ms) {
+  ++stats_.sign_ins_throttled;
+  if (retry_after_ms != nullptr) *retry_after_ms = wait_ms;
+  return Status::ResourceExhausted("too many failed sign-ins: try again in " +
+                                   std::to_string((wait_ms + 999) / 1000) + " s");
+}
+
 void Accounts::CountFailure(std::unordered_map<std::string, Failures>* map, const std::string& key,
                             Millis now) {
   if (map->size() >= options_.throttle_entries_max && map->find(key) == map->end()) {
@@ -305,12 +312,7 @@ Status Accounts::CheckPassword(std::string_view account, std::string_view passwo
     const int64_t wait =
         std::max(ThrottledFor(account_failures_, id, options_.failures_per_account_max, now),
                  ThrottledFor(address_failures_, address, options_.failures_per_address_max, now));
-    if (wait > 0) {
-      ++stats_.sign_ins_throttled;
-      if (retry_after_ms != nullptr) *retry_after_ms = wait;
-      return Status::ResourceExhausted("too many failed sign-ins: try again in " +
-                                       std::to_string((wait + 999) / 1000) + " s");
-    }
+    if (wait > 0) return Throttled(wait, retry_after_ms);
     auto it = accounts_.find(id);
     if (it != accounts_.end()) hash = it->second.password_hash;
   }
@@ -339,12 +341,7 @@ Status Accounts::SignInAdmin(bool token_ok, std::string_view remote_address, Sig
     std::lock_guard lock(mu_);
     const int64_t wait =
         ThrottledFor(address_failures_, address, options_.failures_per_address_max, now);
-    if (wait > 0) {
-      ++stats_.sign_ins_throttled;
-      if (retry_after_ms != nullptr) *retry_after_ms = wait;
-      return Status::ResourceExhausted("too many failed sign-ins: try again in " +
-                                       std::to_string((wait + 999) / 1000) + " s");
-    }
+    if (wait > 0) return Throttled(wait, retry_after_ms);
     if (!token_ok) {
       CountFailure(&address_failures_, address, now);
       ++stats_.sign_in_failures;

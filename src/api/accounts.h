@@ -151,6 +151,8 @@ class Accounts {
                        uint32_t max, Millis now) const;
   void CountFailure(std::unordered_map<std::string, Failures>* map, const std::string& key,
                     Millis now);
+  // The refusal of a throttled sign-in (counted; *retry_after_ms set). mu_ held.
+  Status Throttled(int64_t wait_ms, int64_t* retry_after_ms);
   Status NewSession(Role role, const std::string& account, SignIn* out);  // takes mu_
   // All but the one with digest `keep`.
   void DropSessionsOf(const std::string& account, const std::string& keep,
