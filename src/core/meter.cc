@@ -13,8 +13,11 @@ namespace {
 
 // Buckets that expired are kept this long so that late records can still be charged to them.
 constexpr Millis kExpiredBucketGraceMs = kMillisPerDay;
-// Forecast: hourly EWMA with a half-life of 24 hours.
-const double kEwmaAlpha = 1.0 - std::pow(2.0, -1.0 / 24.0);
+// Forecast: hourly EWMA with a half-life of 24 hours: (1 - alpha)^n == 2^(n * kEwmaDecayLog2).
+constexpr double kEwmaDecayLog2 = -1.0 / 24.0;
+const double kEwmaAlpha = 1.0 - std::pow(2.0, kEwmaDecayLog2);
+// Records for hours this long before the newest hour seen are left out of the EWMA.
+constexpr int64_t kRateHorizonHours = 24 * 31;
 
 // Among buckets that expire together, the one that is worth least to keep goes first: rollover
 // (lost at the cycle's end, like IIJmio's 繰り越し), then top-ups (never roll over), then the
@@ -402,14 +405,37 @@ double FoldEwma(double e, uint64_t hour_bytes, int64_t hours_later) {
 
 }  // namespace
 
+// A record counts in the hour it ended. The newest hour seen stays open in `hour_bytes`; a
+// record for an earlier hour (late, or history backfilled in any order) goes straight into the
+// average with the weight that hour has there now, alpha * (1 - alpha)^age, age being the hours
+// between its end and the open hour: what it would have weighed had it arrived on time. That is
+// linear, so late records give the same average whatever order they arrive in (up to rounding),
+// and a day filled in late gives the average the line would have had with it on time. Records
+// for hours kRateHorizonHours or more before the open hour are left out: all such hours together
+// weigh 2^-31 of the average.
+//
+// Only the start-up rule depends on order: the first hour to close into an empty average seeds
+// it at full weight (it stands for the hours before it too). Late records never seed it: the
+// newest past hour arriving first cannot be told from the start of a newest-first backfill, and
+// seeding from it would count the hours before it twice (such a backfill would read twice the
+// real rate). So when a line's first records arrive late, the average is the plain weighted sum,
+// which reads low by 2^-(hours of history / 24) of the rate, and the first hour to close after
+// them no longer seeds it. Likewise a late record older than the hour that seeded the average
+// adds to what the seed stood for; that excess halves every day with the seed's weight. The
+// cycle average that ForecastOf blends in counts bytes alone and is not affected.
 void Meter::AddRate(Balance* b, Millis at, uint64_t bytes) {
   int64_t h = HourOf(at);
   if (h > b->rate_hour) {
     b->ewma_bytes_per_hour = FoldEwma(b->ewma_bytes_per_hour, b->hour_bytes, h - b->rate_hour);
     b->rate_hour = h;
     b->hour_bytes = bytes;
-  } else {
+  } else if (h == b->rate_hour) {
     b->hour_bytes += bytes;
+  } else {
+    int64_t age = b->rate_hour - 1 - h;
+    if (age >= kRateHorizonHours) return;
+    b->ewma_bytes_per_hour += kEwmaAlpha * std::exp2(static_cast<double>(age) * kEwmaDecayLog2) *
+                              static_cast<double>(bytes);
   }
 }
 

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -1393,6 +1395,212 @@ TEST_F(MeterTest, PaceFiresWhenTheForecastRunsOutWellBeforeTheReset) {
   Forecast s = meter().ForecastOf(Bal("slow"), start + 120 * kMillisPerHour);
   EXPECT_FALSE(s.exhausted_at.has_value());
   EXPECT_NEAR(static_cast<double>(s.projected_cycle_bytes), 28.8 * kGB, 0.2 * kGB);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forecast rate
+
+// One line's hourly use, oldest first: two records for each of the `hours` hours before `until`
+// (an hour boundary), about `rate` bytes an hour (within +-20%, the same for the same seed).
+std::vector<UsageRecord> HourlyHistory(const std::string& line, Millis until, int hours,
+                                       uint64_t rate, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<UsageRecord> out;
+  for (int i = hours; i >= 1; --i) {
+    const Millis start = until - i * kMillisPerHour;
+    const uint64_t bytes = rate * (80 + rng() % 41) / 100;
+    out.push_back(Rec(line, bytes / 3, start, start + 20 * kMillisPerMinute, bytes / 30));
+    out.push_back(Rec(line, bytes - bytes / 3 - bytes / 30, start + 20 * kMillisPerMinute,
+                      start + kMillisPerHour - kMillisPerSecond));
+  }
+  return out;
+}
+
+// The EWMA's weight for the newest closed hour.
+const double kAlpha = 1.0 - std::pow(2.0, -1.0 / 24.0);
+
+TEST_F(MeterTest, ForecastRateOfHistoryBackfilledInOrder) {
+  // A line provisioned today, then 90 days of its history posted in one go, oldest first (what
+  // an import or the dashboard benchmark does). The rate is the hourly rate of that history, not
+  // the whole backfill counted as this hour's use ("runs out in 2 hours").
+  AddPlan(WithAlerts(Monthly("m50", 50 * kGB), {"pace"}));
+  const Millis now = T("2026-11-20T12:30:00+09:00");
+  PutLine("l1", "m50", now);
+  std::vector<UsageRecord> history =
+      HourlyHistory("l1", FloorHour(now), 90 * 24, 15 * kMB, /*seed=*/1);
+  for (size_t i = 0; i < history.size(); i += 500) {
+    std::vector<UsageRecord> batch(
+        history.begin() + static_cast<ptrdiff_t>(i),
+        history.begin() + static_cast<ptrdiff_t>(std::min(i + 500, history.size())));
+    EXPECT_EQ(CountEvents(Apply(batch, now), EventType::kPace), 0) << "batch " << i;
+  }
+  Forecast f = meter().ForecastOf(Bal("l1"), now);
+  EXPECT_NEAR(f.rate_bytes_per_hour, 15.0 * kMB, 0.75 * kMB);
+  EXPECT_FALSE(f.exhausted_at.has_value());
+  // Nothing more for a day: the short-term part halves, the cycle average barely moves.
+  Forecast g = meter().ForecastOf(Bal("l1"), now + kMillisPerDay);
+  EXPECT_NEAR(g.rate_bytes_per_hour, 0.5 * 7.5 * kMB + 0.5 * 14.3 * kMB, 0.75 * kMB);
+}
+
+TEST_F(MeterTest, ForecastRateOfHistoryBackfilledInAnyOrder) {
+  // The same 90 days posted oldest first, newest first and shuffled give the same rate. A pass
+  // of 120 days takes every record of the 90 days into its cycle.
+  AddPlan(Monthly("m50", 50 * kGB));
+  AddPlan(Pass("p120", 100 * kGB, 120, PassStart::kActivation));
+  const Millis now = T("2026-11-20T12:30:00+09:00");
+  const std::vector<std::string> lines = {"oldest", "newest", "shuffled", "pass"};
+  for (const std::string& id : lines) {
+    LineSpec spec;
+    spec.id = id;
+    spec.plan = id == "pass" ? "p120" : "m50";
+    if (id == "pass") spec.activated_at = now - 100 * kMillisPerDay;
+    PutLineSpec(spec, now);
+  }
+  auto post = [&](std::vector<UsageRecord> records) {
+    for (size_t i = 0; i < records.size(); i += 1000) {
+      Apply(std::vector<UsageRecord>(
+                records.begin() + static_cast<ptrdiff_t>(i),
+                records.begin() + static_cast<ptrdiff_t>(std::min(i + 1000, records.size()))),
+            now);
+    }
+  };
+  auto history = [&](const std::string& id) {
+    return HourlyHistory(id, FloorHour(now), 90 * 24, 15 * kMB, /*seed=*/7);
+  };
+  post(history("oldest"));
+  std::vector<UsageRecord> newest = history("newest");
+  std::reverse(newest.begin(), newest.end());
+  post(newest);
+  std::vector<UsageRecord> shuffled = history("shuffled");
+  std::mt19937 rng(42);
+  std::shuffle(shuffled.begin(), shuffled.end(), rng);
+  post(shuffled);
+  std::vector<UsageRecord> pass = history("pass");
+  std::reverse(pass.begin(), pass.end());
+  post(pass);
+
+  const double oldest = meter().ForecastOf(Bal("oldest"), now).rate_bytes_per_hour;
+  EXPECT_NEAR(oldest, 15.0 * kMB, 0.75 * kMB);
+  for (std::string_view id : {"newest", "shuffled"}) {
+    EXPECT_NEAR(meter().ForecastOf(Bal(id), now).rate_bytes_per_hour, oldest, 1e-6 * oldest) << id;
+    // An hour later, with the (empty) open hour folded in, they still agree.
+    EXPECT_NEAR(meter().ForecastOf(Bal(id), now + kMillisPerHour).rate_bytes_per_hour,
+                meter().ForecastOf(Bal("oldest"), now + kMillisPerHour).rate_bytes_per_hour,
+                1e-6 * oldest)
+        << id;
+  }
+  for (const std::string& id : lines) {
+    EXPECT_NEAR(Bal(id).ewma_bytes_per_hour, 15.0 * kMB, 0.75 * kMB) << id;
+    EXPECT_FALSE(meter().ForecastOf(Bal(id), now).exhausted_at.has_value()) << id;
+  }
+  // The pass's cycle average spreads the 90 days over the 100 it has run.
+  EXPECT_NEAR(meter().ForecastOf(Bal("pass"), now).rate_bytes_per_hour,
+              0.5 * Bal("pass").ewma_bytes_per_hour + 0.5 * 13.5 * kMB, 0.2 * kMB);
+}
+
+TEST_F(MeterTest, BackfillIntoAnEmptyAverageDoesNotSeedIt) {
+  // A day of history for a new line, posted newest first or oldest first: both give the plain
+  // weighted sum of that day (half the rate, the day before it being unknown), never the newest
+  // hour at full weight on top of the rest.
+  AddPlan(Monthly("m50", 50 * kGB));
+  const Millis now = T("2026-11-20T12:30:00+09:00");
+  PutLine("newest", "m50", now);
+  PutLine("oldest", "m50", now);
+  for (std::string_view id : {"newest", "oldest"}) {
+    std::vector<UsageRecord> day;  // newest first
+    for (int i = 0; i < 24; ++i) {
+      day.push_back(
+          RecAt(std::string(id), 10 * kMB, FloorHour(now) - i * kMillisPerHour - kMillisPerMinute));
+    }
+    if (id == "oldest") std::reverse(day.begin(), day.end());
+    Apply(day, now);
+    EXPECT_NEAR(Bal(id).ewma_bytes_per_hour, 5.0 * kMB, 1.0) << id;
+    EXPECT_EQ(Bal(id).hour_bytes, 0u) << id;
+  }
+  // The hour now open carries on as usual.
+  Apply({RecAt("newest", 10 * kMB, now)}, now);
+  EXPECT_EQ(Bal("newest").hour_bytes, 10 * kMB);
+  const Millis next = now + kMillisPerHour;
+  EXPECT_NEAR(meter().ForecastOf(Bal("newest"), next).rate_bytes_per_hour,
+              0.5 * (5.0 * kMB * (1 - kAlpha) + kAlpha * 10.0 * kMB) +
+                  0.5 * 250.0 * kMB /
+                      (static_cast<double>(next - Bal("newest").cycle_start) / kMillisPerHour),
+              1e3);
+}
+
+TEST_F(MeterTest, LateRecordsWeighAsIfTheyHadArrivedOnTime) {
+  // Two lines with the same use for ten days. "late" misses a day (from two days ago) and gets
+  // it in one burst at the end, newest first: its rate ends up as the on-time line's.
+  AddPlan(WithAlerts(Monthly("m30", 30 * kGB), {"pace"}));
+  const Millis start = T("2026-11-01T00:00:00+09:00");
+  PutLine("on_time", "m30", start);
+  PutLine("late", "m30", start);
+  std::vector<UsageRecord> missed;
+  const int hours = 10 * 24;
+  for (int h = 1; h <= hours; ++h) {
+    const Millis end = start + h * kMillisPerHour - kMillisPerMinute;
+    const uint64_t bytes = (10 + h % 7 * 2) * kMB;  // 10-22 MB an hour
+    std::vector<UsageRecord> batch = {RecAt("on_time", bytes, end)};
+    if (h > hours - 48 && h <= hours - 24) {
+      missed.push_back(RecAt("late", bytes, end));
+    } else {
+      batch.push_back(RecAt("late", bytes, end));
+    }
+    Apply(batch, end);
+  }
+  const Millis now = start + hours * kMillisPerHour;
+  std::reverse(missed.begin(), missed.end());
+  Effects fx = Apply(missed, now);
+  EXPECT_EQ(CountEvents(fx, EventType::kPace), 0);
+  EXPECT_EQ(Bal("late").cycle_bytes(), Bal("on_time").cycle_bytes());
+  EXPECT_NEAR(meter().ForecastOf(Bal("on_time"), now).rate_bytes_per_hour, 16.0 * kMB, 2.0 * kMB);
+  for (Millis at : {now, now + kMillisPerHour, now + kMillisPerDay}) {
+    const double want = meter().ForecastOf(Bal("on_time"), at).rate_bytes_per_hour;
+    EXPECT_NEAR(meter().ForecastOf(Bal("late"), at).rate_bytes_per_hour, want, 1e-6 * want)
+        << Utc(at);
+  }
+
+  // A late record from the hour just closed weighs what it would have on time too.
+  const Millis next = now + kMillisPerHour + 5 * kMillisPerMinute;
+  Apply({RecAt("on_time", 40 * kMB, now + 30 * kMillisPerMinute), RecAt("on_time", kMB, next)},
+        next);
+  Apply({RecAt("late", kMB, next), RecAt("late", 40 * kMB, now + 30 * kMillisPerMinute)}, next);
+  const double want = meter().ForecastOf(Bal("on_time"), next).rate_bytes_per_hour;
+  EXPECT_NEAR(meter().ForecastOf(Bal("late"), next).rate_bytes_per_hour, want, 1e-6 * want);
+}
+
+TEST_F(MeterTest, ForecastRateFollowsTheCurrentHour) {
+  AddPlan(Monthly("m30", 30 * kGB));
+  const Millis start = T("2026-11-01T00:00:00+09:00");
+  PutLine("l1", "m30", start);
+  const int hours = 5 * 24;
+  for (int h = 1; h <= hours; ++h) {
+    const Millis end = start + h * kMillisPerHour - kMillisPerMinute;
+    Apply({RecAt("l1", 15 * kMB, end)}, end);
+  }
+  const Millis now = start + hours * kMillisPerHour;  // the hour after the last record's
+  auto expected = [&](double ewma, Millis at) {
+    const double elapsed_h = static_cast<double>(at - start) / kMillisPerHour;
+    return 0.5 * ewma + 0.5 * static_cast<double>(Bal("l1").cycle_bytes()) / elapsed_h;
+  };
+  EXPECT_NEAR(meter().ForecastOf(Bal("l1"), now).rate_bytes_per_hour, expected(15.0 * kMB, now),
+              1e3);
+  // 600 MB in this hour: once it closes, the short-term rate takes alpha of it.
+  for (int i = 1; i <= 6; ++i) {
+    const Millis end = now + i * 9 * kMillisPerMinute;
+    Apply({RecAt("l1", 100 * kMB, end)}, end);
+  }
+  const Millis next = now + kMillisPerHour;
+  const double ewma = 15.0 * kMB * (1 - kAlpha) + kAlpha * 600.0 * kMB;
+  const double rate = meter().ForecastOf(Bal("l1"), next).rate_bytes_per_hour;
+  EXPECT_NEAR(rate, expected(ewma, next), 1e3);
+  EXPECT_GT(rate, 15.0 * kMB + 0.5 * kAlpha * 585.0 * kMB);
+  // A record in the next hour folds it for good; a day of quiet halves it.
+  Apply({RecAt("l1", 1, next + kMillisPerMinute)}, next + kMillisPerMinute);
+  EXPECT_NEAR(Bal("l1").ewma_bytes_per_hour, ewma, 1.0);
+  const Millis day = next + kMillisPerDay;
+  EXPECT_NEAR(meter().ForecastOf(Bal("l1"), day).rate_bytes_per_hour,
+              expected((ewma * (1 - kAlpha) + kAlpha) * std::pow(1 - kAlpha, 23), day), 1e3);
 }
 
 TEST_F(MeterTest, SetThresholdsMarksThoseAlreadyMetWithoutEvents) {
