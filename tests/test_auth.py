@@ -135,6 +135,7 @@ ROUTES = {
     ("get", "/v1/lines/{id}"): "line",
     ("get", "/v1/lines/{id}/usage"): "line",
     ("get", "/v1/lines/{id}/history"): "line",
+    ("get", "/v1/lines/{id}/events"): "line",
     ("get", "/v1/lines/{id}/audit"): "operator",
     ("post", "/v1/lines/{id}/topups"): "operator",
     ("get", "/v1/lines/{id}/alerts"): "line",
@@ -148,6 +149,8 @@ ROUTES = {
     ("get", "/v1/sessions"): "operator",
     ("post", "/v1/auth/login"): "open",
     ("post", "/v1/auth/link"): "open",
+    ("post", "/v1/auth/sms-code"): "open",  # only with [sms] send_url; 404 here
+    ("post", "/v1/auth/sms-login"): "open",
     ("get", "/v1/sms/kannel"): "open",  # Kannel's own token or address allow-list ([sms])
     ("post", "/v1/auth/logout"): "self",
     ("get", "/v1/me"): "self",
@@ -168,6 +171,7 @@ QUERIES = {
     "/v1/lines": "?q=bob&limit=1000",
     "/v1/lines/{id}/history": "?granularity=hour&by=app",
     "/v1/lines/{id}/audit": "?limit=1000",
+    "/v1/lines/{id}/events": "?limit=1000",
     "/v1/events": "?after=0&limit=1000",
     "/v1/sessions": f"?line=msisdn:{BOB_MSISDN}",
     "/v1/quarantine": "?after=0",

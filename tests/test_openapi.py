@@ -135,11 +135,16 @@ class OpenApiTest(unittest.TestCase):
         src = read("src", "api", "auth_routes.cc")
         bodies = [set(re.findall(r'"([a-z_]+)"', b))
                   for b in re.findall(r"CheckFields\(body,\s*\{([^}]*)\}", src)]
-        self.assertEqual(len(bodies), 4,
-                         "expected the CheckFields of login, link, PUT /v1/me, PUT /v1/accounts")
+        self.assertEqual(len(bodies), 6,
+                         "expected the CheckFields of login, link, sms-code, sms-login, PUT /v1/me, "
+                         "PUT /v1/accounts")
         by_schema = {}
         for fields in bodies:
-            if "current_password" in fields:
+            if fields == {"msisdn"}:
+                by_schema["SmsCodeRequest"] = fields
+            elif fields == {"msisdn", "code"}:
+                by_schema["SmsLoginRequest"] = fields
+            elif "current_password" in fields:
                 by_schema["MeUpdate"] = fields
             elif "account" in fields:
                 by_schema["LoginRequest"] = fields
@@ -147,7 +152,7 @@ class OpenApiTest(unittest.TestCase):
                 by_schema["LoginLinkRequest"] = fields
             else:
                 by_schema["AccountSpec"] = fields
-        self.assertEqual(len(by_schema), 4, by_schema)
+        self.assertEqual(len(by_schema), 6, by_schema)
         for schema, fields in by_schema.items():
             with self.subTest(schema=schema):
                 self.assertEqual(self.schema_properties(schema), fields)

@@ -14,11 +14,7 @@ Kannel's processes are killed by PID at the end. No timing assertions.
 Skipped when Kannel is not installed (scripts/install-deps.sh installs kannel, kannel-extras).
 """
 import os
-import re
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 import unittest
 import urllib.error
@@ -27,11 +23,9 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+import kannel  # noqa: E402
 from harness import record  # noqa: E402
 
-BEARERBOX = "/usr/sbin/bearerbox"
-SMSBOX = "/usr/sbin/smsbox"
-FAKESMSC = "/usr/lib/kannel/test/fakesmsc"
 TOKEN = "kannel-shared-token-0123456789"
 SERVICE = "5555"
 MB = 10**6
@@ -73,29 +67,6 @@ locale = "zh"
 """
 
 
-def free_ports(n):
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
-
-
-def wait_port(port, deadline_s=30):
-    end = time.time() + deadline_s
-    while time.time() < end:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return True
-        except OSError:
-            time.sleep(0.1)
-    return False
-
-
 def http_get(url):
     try:
         with urllib.request.urlopen(url, timeout=30) as r:
@@ -104,128 +75,26 @@ def http_get(url):
         return e.code, e.read().decode(), dict(e.headers)
 
 
-@unittest.skipUnless(os.access(BEARERBOX, os.X_OK) and os.access(FAKESMSC, os.X_OK),
-                     "Kannel is not installed")
+@unittest.skipUnless(kannel.installed(), "Kannel is not installed")
 class KannelSmsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.server = harness.Server(config_text=CONFIG).start()
-        cls.kannel = []
+        cls.kannel = kannel.Kannel()
         try:
-            cls.start_kannel()
+            cls.kannel.start(cls.server.url + "/v1/sms/kannel?from=%p&to=%P&text=%a&token=" +
+                             TOKEN)
         except Exception:
             cls.tearDownClass()
             raise
 
     @classmethod
-    def start_kannel(cls):
-        cls.dir = tempfile.mkdtemp(prefix="ryuryo-kannel-")
-        admin, box, smsc, sendsms = free_ports(4)
-        cls.smsc_port = smsc
-        url = (cls.server.url + "/v1/sms/kannel?from=%p&to=%P&text=%a&token=" + TOKEN)
-        conf = os.path.join(cls.dir, "kannel.conf")
-        log = os.path.join(cls.dir, "kannel.log")
-        with open(conf, "w") as f:
-            f.write(f"""group = core
-admin-port = {admin}
-admin-interface = 127.0.0.1
-admin-password = bar
-smsbox-port = {box}
-smsbox-interface = 127.0.0.1
-box-allow-ip = "127.0.0.1"
-log-file = "{log}"
-log-level = 1
-
-group = smsc
-smsc = fake
-smsc-id = FAKE
-port = {smsc}
-our-host = 127.0.0.1
-connect-allow-ip = "127.0.0.1"
-
-group = smsbox
-bearerbox-host = 127.0.0.1
-bearerbox-port = {box}
-sendsms-port = {sendsms}
-sendsms-interface = 127.0.0.1
-log-file = "{log}.smsbox"
-log-level = 1
-
-group = sms-service
-keyword = default
-catch-all = true
-max-messages = 1
-omit-empty = true
-accept-x-kannel-headers = true
-get-url = "{url}"
-""")
-        out = cls.out = open(os.path.join(cls.dir, "kannel.out"), "ab")
-        cls.kannel.append(subprocess.Popen([BEARERBOX, conf], stdout=out, stderr=out))
-        if not wait_port(box) or not wait_port(admin):
-            raise RuntimeError("bearerbox did not start: " + cls.kannel_log())
-        cls.kannel.append(subprocess.Popen([SMSBOX, conf], stdout=out, stderr=out))
-        if not wait_port(sendsms):
-            raise RuntimeError("smsbox did not start: " + cls.kannel_log())
-
-    @classmethod
-    def kannel_log(cls):
-        text = ""
-        for name in ("kannel.out", "kannel.log", "kannel.log.smsbox"):
-            p = os.path.join(cls.dir, name)
-            if os.path.exists(p):
-                with open(p, errors="replace") as f:
-                    text += f"--- {name}\n" + f.read()[-4000:]
-        return text
-
-    @classmethod
     def tearDownClass(cls):
-        for p in reversed(getattr(cls, "kannel", [])):
-            if p.poll() is None:
-                p.kill()  # by PID: only the processes this test started
-            p.wait()
-        if getattr(cls, "out", None):
-            cls.out.close()
+        cls.kannel.stop()
         cls.server.cleanup()
 
     def sms(self, sender, text, want_reply=True):
-        """Sends one SMS through the fake SMSC; the text of Kannel's reply, or None.
-
-        fakesmsc never exits: it is read until it prints the reply (or, without one, until
-        `timeout` ends it) and then killed by its PID.
-        """
-        wait_s = "20" if want_reply else "6"
-        p = subprocess.Popen(
-            ["timeout", wait_s, FAKESMSC, "-H", "127.0.0.1", "-r", str(self.smsc_port),
-             "-i", "0", "-m", "1", f"{sender} {SERVICE} text {text}"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        out = ""
-        try:
-            for raw in iter(p.stdout.readline, b""):
-                line = raw.decode("utf-8", "replace")
-                out += line
-                m = re.search(r"Got message \d+: <(\S+) (\S+) (\S+) (.*)>", line)
-                if m:
-                    self.assertEqual(m.group(1), SERVICE, out)
-                    self.assertEqual(m.group(2), sender, out)
-                    return self.decode(m.group(3), m.group(4))
-        finally:
-            if p.poll() is None:
-                p.terminate()  # `timeout` (by PID), which passes SIGTERM on to fakesmsc
-            p.wait()
-            p.stdout.close()
-        if want_reply:
-            self.fail(f"no reply to {text!r} from {sender}:\n{out}\n{self.kannel_log()}")
-        return None
-
-    @staticmethod
-    def decode(kind, data):
-        """fakesmsc prints a GSM 7-bit reply as `text ...`, and a UCS-2 one (ryuryo's
-        X-Kannel-Coding: 2 for Japanese and Chinese) as `data <url-encoded UTF-16BE>`."""
-        data = data.strip()
-        if kind == "text":
-            return data
-        raw = urllib.parse.unquote_to_bytes(data.replace("+", "%20"))
-        return raw.decode("utf-16-be")
+        return self.kannel.sms(sender, SERVICE, text, want_reply)
 
     def direct(self, sender, text, token=TOKEN):
         q = {"from": sender, "to": SERVICE, "text": text}

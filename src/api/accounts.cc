@@ -426,6 +426,66 @@ Status Accounts::SignInWithLink(std::string_view token, SignIn* out) {
   return NewSession(Role::kSubscriber, account, out);
 }
 
+Status Accounts::IssueSmsCode(std::string_view msisdn, std::string_view account,
+                              std::string_view remote_address, std::string* code,
+                              int64_t* retry_after_ms) {
+  const std::string number(msisdn), address(remote_address);
+  const Millis now = clock_();
+  std::lock_guard lock(mu_);
+  const int64_t wait = std::max(
+      ThrottledFor(sms_code_requests_, number, options_.sms_codes_per_number_max, now),
+      ThrottledFor(sms_code_address_requests_, address, options_.sms_codes_per_address_max, now));
+  if (wait > 0) {
+    if (retry_after_ms != nullptr) *retry_after_ms = wait;
+    return Status::ResourceExhausted("too many codes asked for: try again in " +
+                                     std::to_string((wait + 999) / 1000) + " s");
+  }
+  // Every request counts, for a number nobody has too: asking about many numbers is throttled.
+  CountFailure(&sms_code_requests_, number, now);
+  CountFailure(&sms_code_address_requests_, address, now);
+  if (account.empty() || accounts_.find(std::string(account)) == accounts_.end()) {
+    return Status::NotFound("no account has this number");
+  }
+  if (sms_codes_.size() >= options_.sms_codes_max && !sms_codes_.count(number)) {
+    std::erase_if(sms_codes_, [&](const auto& kv) { return kv.second.expires_at <= now; });
+    if (sms_codes_.size() >= options_.sms_codes_max) {
+      return Status::ResourceExhausted("too many sign-in codes are live: try again later");
+    }
+  }
+  char digits[kSmsCodeDigits + 1];
+  std::snprintf(digits, sizeof digits, "%06u", randombytes_uniform(1'000'000));
+  *code = digits;
+  sms_codes_[number] =
+      SmsCode{std::string(account), TokenDigest(*code), now + options_.sms_code_ttl_ms, 0};
+  return Status::Ok();
+}
+
+Status Accounts::SignInWithSmsCode(std::string_view msisdn, std::string_view code,
+                                   std::string_view remote_address, SignIn* out,
+                                   int64_t* retry_after_ms) {
+  const std::string number(msisdn), address(remote_address);
+  std::string account;
+  {
+    const Millis now = clock_();
+    std::lock_guard lock(mu_);
+    const int64_t wait =
+        ThrottledFor(address_failures_, address, options_.failures_per_address_max, now);
+    if (wait > 0) return Throttled(wait, retry_after_ms);
+    auto it = sms_codes_.find(number);
+    const bool live = it != sms_codes_.end() && it->second.expires_at > now &&
+                      accounts_.count(it->second.account);
+    if (!live || !SameSecret(TokenDigest(code), it->second.digest)) {
+      CountFailure(&address_failures_, address, now);
+      ++stats_.sign_in_failures;
+      if (live && ++it->second.attempts >= options_.sms_code_attempts_max) sms_codes_.erase(it);
+      return Status::Unauthenticated("the code is wrong or has expired: ask for a new one");
+    }
+    account = it->second.account;
+    sms_codes_.erase(it);  // used once
+  }
+  return NewSession(Role::kSubscriber, account, out);
+}
+
 std::optional<Session> Accounts::FindSession(std::string_view token) const {
   if (token.empty()) return std::nullopt;
   const std::string digest = TokenDigest(token);

@@ -9,6 +9,12 @@
 // - Failed sign-ins are counted per account and per remote address in a sliding window; past the
 //   limit, sign-in is refused (with the time to wait) without even checking the password.
 // - A login link (issued by an operator) signs in once and expires after `login_link_ttl_ms`.
+// - A sign-in code by SMS (IssueSmsCode, sent by the caller to the line's number) is 6 random
+//   digits, valid for `sms_code_ttl_ms`, good for one sign-in, and dies after
+//   `sms_code_attempts_max` wrong tries; a new code replaces the number's previous one, and at
+//   most `sms_codes_per_number_max` codes per number (and `sms_codes_per_address_max` requests
+//   per address) are issued per failure window. Codes live in memory only (a restart asks the
+//   subscriber for a new one) and are kept as SHA-256.
 //
 // Everything lives in the store's `accounts` column family (keys "a/<id>", "s/<sha256>",
 // "l/<sha256>") and in memory. Every change is synced before the call returns.
@@ -87,7 +93,16 @@ struct AccountsOptions {
   size_t memlimit_bytes = 64ull << 20;
   size_t password_bytes_min = 8;
   size_t password_bytes_max = 1024;
+  // Sign-in codes by SMS.
+  int64_t sms_code_ttl_ms = 5 * kMillisPerMinute;
+  uint32_t sms_code_attempts_max = 5;
+  uint32_t sms_codes_per_number_max = 3;
+  uint32_t sms_codes_per_address_max = 10;
+  size_t sms_codes_max = 100000;  // live codes; beyond it, expired ones go, then issuing fails
 };
+
+// The number of digits of an SMS sign-in code.
+inline constexpr size_t kSmsCodeDigits = 6;
 
 class Accounts {
  public:
@@ -126,11 +141,22 @@ class Accounts {
   // Redeems a link: a new session, and the link is gone. Unauthenticated when unknown/expired.
   Status SignInWithLink(std::string_view token, SignIn* out);
 
+  // A sign-in code for `account`, to be texted to `msisdn` (E.164 digits) by the caller.
+  // ResourceExhausted with *retry_after_ms set when the number or the address asked too often;
+  // NotFound when `account` is empty or unknown (the request still counts towards the limits).
+  Status IssueSmsCode(std::string_view msisdn, std::string_view account,
+                      std::string_view remote_address, std::string* code, int64_t* retry_after_ms);
+  // Signs in with the code texted to `msisdn`. Unauthenticated when it is wrong, used, expired or
+  // was tried too often; ResourceExhausted while the address is throttled.
+  Status SignInWithSmsCode(std::string_view msisdn, std::string_view code,
+                           std::string_view remote_address, SignIn* out, int64_t* retry_after_ms);
+
   // The live session of a cookie value, if any.
   std::optional<Session> FindSession(std::string_view token) const;
   Status SignOut(std::string_view token);
 
   int64_t session_ttl_ms() const { return options_.session_ttl_ms; }
+  int64_t sms_code_ttl_ms() const { return options_.sms_code_ttl_ms; }
 
   // Counters for /metrics.
   struct Stats {
@@ -169,6 +195,15 @@ class Accounts {
     Millis expires_at = 0;
   };
   std::unordered_map<std::string, Link> links_;  // by hex SHA-256 of the token
+  struct SmsCode {
+    std::string account;
+    std::string digest;  // hex SHA-256 of the code
+    Millis expires_at = 0;
+    uint32_t attempts = 0;
+  };
+  std::unordered_map<std::string, SmsCode> sms_codes_;                   // by MSISDN
+  std::unordered_map<std::string, Failures> sms_code_requests_;          // by MSISDN
+  std::unordered_map<std::string, Failures> sms_code_address_requests_;  // by address
   std::unordered_map<std::string, Failures> account_failures_;
   std::unordered_map<std::string, Failures> address_failures_;
   Stats stats_;

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 #include <thread>
 
@@ -291,6 +292,87 @@ TEST_F(AccountsTest, LoginLinksWorkOnceAndExpire) {
   ASSERT_TRUE(accounts_->IssueLoginLink("alice", &late, &expires).ok());
   now_ = expires;
   EXPECT_EQ(accounts_->SignInWithLink(late, &in).code(), Status::Code::kUnauthenticated);
+}
+
+TEST_F(AccountsTest, SmsCodesAreSixDigitsSignInOnceAndExpire) {
+  Put("anna", std::nullopt);
+  std::string code;
+  ASSERT_TRUE(accounts_->IssueSmsCode("819012345678", "anna", "10.0.0.1", &code, nullptr).ok());
+  ASSERT_EQ(code.size(), kSmsCodeDigits);
+  EXPECT_TRUE(std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; }));
+  api::SignIn in;
+  // Another number's code, or the right code for another number, does not sign in.
+  EXPECT_EQ(accounts_->SignInWithSmsCode("819000000000", code, "10.0.0.1", &in, nullptr).code(),
+            Status::Code::kUnauthenticated);
+  ASSERT_TRUE(accounts_->SignInWithSmsCode("819012345678", code, "10.0.0.1", &in, nullptr).ok());
+  EXPECT_EQ(in.session.account, "anna");
+  EXPECT_EQ(in.session.role, Role::kSubscriber);
+  EXPECT_TRUE(accounts_->FindSession(in.token));
+  // Used once.
+  Status again = accounts_->SignInWithSmsCode("819012345678", code, "10.0.0.1", &in, nullptr);
+  EXPECT_EQ(again.code(), Status::Code::kUnauthenticated);
+  EXPECT_THAT(again.message(), HasSubstr("expired"));
+  // Five minutes.
+  ASSERT_TRUE(accounts_->IssueSmsCode("819012345678", "anna", "10.0.0.1", &code, nullptr).ok());
+  now_ += options_.sms_code_ttl_ms;
+  EXPECT_EQ(accounts_->SignInWithSmsCode("819012345678", code, "10.0.0.1", &in, nullptr).code(),
+            Status::Code::kUnauthenticated);
+}
+
+TEST_F(AccountsTest, SmsCodesDieAfterTooManyWrongTriesAndANewCodeReplacesTheOld) {
+  Put("anna", std::nullopt);
+  std::string code, wrong;
+  ASSERT_TRUE(accounts_->IssueSmsCode("819012345678", "anna", "10.0.0.1", &code, nullptr).ok());
+  wrong = code == "000000" ? "000001" : "000000";
+  api::SignIn in;
+  for (uint32_t i = 0; i < options_.sms_code_attempts_max; ++i) {
+    EXPECT_EQ(
+        accounts_
+            ->SignInWithSmsCode("819012345678", wrong, "10.0.0." + std::to_string(i), &in, nullptr)
+            .code(),
+        Status::Code::kUnauthenticated);
+  }
+  // The right code no longer works: the attempts are used up.
+  EXPECT_EQ(accounts_->SignInWithSmsCode("819012345678", code, "10.0.0.9", &in, nullptr).code(),
+            Status::Code::kUnauthenticated);
+  // A new code replaces the previous one.
+  std::string first, second;
+  ASSERT_TRUE(accounts_->IssueSmsCode("819012345678", "anna", "10.0.1.1", &first, nullptr).ok());
+  ASSERT_TRUE(accounts_->IssueSmsCode("819012345678", "anna", "10.0.1.1", &second, nullptr).ok());
+  if (first != second) {
+    EXPECT_FALSE(
+        accounts_->SignInWithSmsCode("819012345678", first, "10.0.1.2", &in, nullptr).ok());
+  }
+  EXPECT_TRUE(accounts_->SignInWithSmsCode("819012345678", second, "10.0.1.2", &in, nullptr).ok());
+}
+
+TEST_F(AccountsTest, SmsCodeRequestsAreLimitedPerNumberAndPerAddress) {
+  Put("anna", std::nullopt);
+  std::string code;
+  int64_t retry = 0;
+  for (uint32_t i = 0; i < options_.sms_codes_per_number_max; ++i) {
+    ASSERT_TRUE(
+        accounts_
+            ->IssueSmsCode("819012345678", "anna", "10.0.0." + std::to_string(i), &code, nullptr)
+            .ok());
+  }
+  Status st = accounts_->IssueSmsCode("819012345678", "anna", "10.0.0.99", &code, &retry);
+  EXPECT_EQ(st.code(), Status::Code::kResourceExhausted);
+  EXPECT_GT(retry, 0);
+  now_ += options_.failure_window_ms;
+  EXPECT_TRUE(accounts_->IssueSmsCode("819012345678", "anna", "10.0.0.99", &code, nullptr).ok());
+  // One address asking about many numbers, known or not, is stopped too.
+  Status last;
+  for (uint32_t i = 0; i <= options_.sms_codes_per_address_max; ++i) {
+    last = accounts_->IssueSmsCode("8190000000" + std::to_string(10 + i), "", "10.9.9.9", &code,
+                                   &retry);
+  }
+  EXPECT_EQ(last.code(), Status::Code::kResourceExhausted);
+  // No account: NotFound, nothing issued.
+  EXPECT_EQ(accounts_->IssueSmsCode("819011111111", "", "10.8.8.8", &code, nullptr).code(),
+            Status::Code::kNotFound);
+  EXPECT_EQ(accounts_->IssueSmsCode("819011111112", "nobody", "10.8.8.8", &code, nullptr).code(),
+            Status::Code::kNotFound);
 }
 
 TEST_F(AccountsTest, LiveLoginLinksAreLimited) {

@@ -9,6 +9,7 @@
 #include "api/static_files.h"
 #include "api/usage_json.h"
 #include "api/views.h"
+#include "core/event.h"
 #include "core/quantity.h"
 
 namespace ryuryo::api {
@@ -17,6 +18,13 @@ namespace {
 
 constexpr size_t kListLimitMax = 1000;
 constexpr size_t kEventsLimitMax = 1000;
+// GET /v1/lines/{id}/events: the alerts answered by default and at most.
+constexpr uint64_t kLineEventsLimitDefault = 20;
+constexpr uint64_t kLineEventsLimitMax = 100;
+// The store keeps events by sequence number only (no index by line): a line's events are found
+// among the newest kLineEventsScanMax events of the whole server, so older ones are not listed
+// (the answer says so with "partial").
+constexpr uint64_t kLineEventsScanMax = 20'000;
 constexpr size_t kHistoryPointsMax = 100'000;
 // Open sessions listed by one GET /v1/sessions, at most.
 constexpr uint64_t kSessionsLimitMax = 100'000;
@@ -25,16 +33,17 @@ constexpr size_t kQuarantineScanMax = 1'000'000;
 
 // A time zone named in a PUT body: an unknown one is bad input (400). (Zone::Find answers
 // NotFound, which the meter passes on and would otherwise turn into a 404.)
-// "channels": [{"type": "webhook", "url": "..."}, {"type": "sms", "to": "..."}]
+// "channels": [{"type": "webhook", "url": "..."}, {"type": "sms", "to"?, "quiet_hours"?}]
 Status ParseChannels(const json& arr, std::vector<notify::ChannelSpec>* out) {
   if (!arr.is_array()) return Status::InvalidArgument("channels: must be an array of objects");
   for (size_t i = 0; i < arr.size(); ++i) {
     const std::string where = "channels[" + std::to_string(i) + "]";
-    Status st = CheckFields(arr[i], {"type", "url", "to"}).Prefixed(where);
+    Status st = CheckFields(arr[i], {"type", "url", "to", "quiet_hours"}).Prefixed(where);
     notify::ChannelSpec spec;
     if (st.ok()) spec.type = StringField(arr[i], "type", &st);
     if (st.ok()) spec.url = StringField(arr[i], "url", &st);
     if (st.ok()) spec.to = StringField(arr[i], "to", &st);
+    if (st.ok()) spec.quiet_hours = StringField(arr[i], "quiet_hours", &st);
     if (st.ok() && spec.type.empty()) st = Status::InvalidArgument("type: missing");
     if (!st.ok()) return st.message().starts_with(where) ? st : st.Prefixed(where);
     out->push_back(std::move(spec));
@@ -43,11 +52,21 @@ Status ParseChannels(const json& arr, std::vector<notify::ChannelSpec>* out) {
 }
 
 json ChannelJson(const notify::Channel& c) {
-  return {{"id", c.id},
-          {"type", c.type},
-          {"url", c.url},
-          {"secret", c.secret},
-          {"created_at", FormatRfc3339Utc(c.created_at)}};
+  json j = {{"id", c.id}, {"type", c.type}, {"created_at", FormatRfc3339Utc(c.created_at)}};
+  if (c.type == "sms") {
+    j["to"] = "+" + c.to;
+    j["quiet_hours"] = c.quiet_hours.empty() ? json(nullptr) : json(c.quiet_hours);
+  } else {
+    j["url"] = c.url;
+    j["secret"] = c.secret;
+  }
+  return j;
+}
+
+// A string field of a stored event ("" when absent or not a string).
+std::string EventString(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 Status CheckTimezone(const std::string& tz) {
@@ -632,6 +651,82 @@ void Api::Route(HttpRequest& req, Responder& respond) {
                              {"points", arr},
                              {"truncated", truncated}}));
     }
+    if (sub == "events") {
+      if (method != "GET") return method_not_allowed();
+      uint64_t limit = kLineEventsLimitDefault;
+      if (const std::string* l = req.Query("limit"); l && (!ParseUint(*l, &limit) || limit == 0)) {
+        return respond(Bad("limit: must be a positive integer"));
+      }
+      limit = std::min(limit, kLineEventsLimitMax);
+      std::string line_id, pool_id;
+      uint64_t next_seq = 1;
+      const bool found = ledger_->Read([&](const Meter& m) {
+        const Line* l = m.FindLine(id);
+        if (l == nullptr) return false;
+        line_id = l->id;
+        pool_id = l->pool;
+        next_seq = m.next_event_seq();
+        return true;
+      });
+      if (!found) return respond(not_found());
+      // Reading and searching up to kLineEventsScanMax stored events is kept off the event loop.
+      store::Ledger* ledger = ledger_;
+      const Role role = caller.role;
+      const std::string account = caller.account;
+      Responder r = respond;
+      auto work = [ledger, role, account, line_id, pool_id, next_seq, limit, r] {
+        // The newest kLineEventsScanMax events, oldest first (see the constant).
+        const uint64_t newest = next_seq - 1;
+        const uint64_t after = newest > kLineEventsScanMax ? newest - kLineEventsScanMax : 0;
+        std::vector<std::string> scanned;
+        uint64_t last = after;
+        Status st = ledger->store()->ReadEvents(after, kLineEventsScanMax, &scanned, &last);
+        if (!st.ok()) return r(HttpResponse::Error(st));
+        // The line's own alerts and its pool's, newest first. The text is searched before it is
+        // parsed: most events are of other lines.
+        const std::string line_key = "\"line\":" + json(line_id).dump();
+        const std::string pool_key = pool_id.empty() ? "" : "\"pool\":" + json(pool_id).dump();
+        std::vector<json> picked;
+        for (auto it = scanned.rbegin(); it != scanned.rend() && picked.size() < limit; ++it) {
+          if (it->find(line_key) == std::string::npos &&
+              (pool_key.empty() || it->find(pool_key) == std::string::npos)) {
+            continue;
+          }
+          json j = json::parse(*it, nullptr, /*allow_exceptions=*/false);
+          if (!j.is_object()) continue;
+          EventType type;
+          if (!ParseEventType(EventString(j, "type"), &type) || !notify::IsAlertEvent(type))
+            continue;
+          const bool of_pool = !pool_id.empty() && EventString(j, "pool") == pool_id;
+          if (EventString(j, "line") != line_id && !of_pool) continue;
+          // A subscriber sees what was raised for its account (not for the line's previous
+          // owner) and its pool's alerts.
+          if (role == Role::kSubscriber && !of_pool && EventString(j, "account") != account) {
+            continue;
+          }
+          picked.push_back(std::move(j));
+        }
+        if (role == Role::kSubscriber) {
+          // A pool's alert may name the member line that raised it, or the pool's account: not
+          // when they are another account's.
+          ledger->Read([&](const Meter& m) {
+            for (json& j : picked) {
+              const Line* trigger = m.FindLine(EventString(j, "line"));
+              if (trigger == nullptr || trigger->account != account) j["line"] = "";
+              if (EventString(j, "account") != account) j.erase("account");
+            }
+            return 0;
+          });
+        }
+        json events = json::array();
+        for (json& j : picked) events.push_back(std::move(j));
+        r(JsonOk({{"line", line_id}, {"events", std::move(events)}, {"partial", after > 0}}));
+      };
+      if (!slow_work_->Post(std::move(work))) {
+        respond(Busy(Status::ResourceExhausted("too many requests for events at once")));
+      }
+      return;
+    }
     if (sub == "audit") {
       if (method != "GET") return method_not_allowed();
       uint64_t limit = 100, before = 0;
@@ -748,7 +843,12 @@ void Api::Route(HttpRequest& req, Responder& respond) {
       Zone zone;
       if (!find_line_zone(&line_id, &zone)) return respond(not_found());
       if (body.contains("channels")) {
-        st = channels->Set(line_id, specs, nullptr);
+        // SMS channels go to the line's own number; an operator may name another one.
+        const std::string own_msisdn = ledger_->Read([&](const Meter& m) {
+          const Line* l = m.FindLine(line_id);
+          return l ? l->msisdn : std::string();
+        });
+        st = channels->Set(line_id, specs, nullptr, own_msisdn, caller.role == Role::kAdmin);
         if (!st.ok()) return respond(HttpResponse::Error(st));
       }
       store::Ledger* ledger = ledger_;

@@ -10,6 +10,7 @@
 //   GET  /v1/lines/{id}/usage             used, remaining, buckets, cycle, state, forecast
 //   GET  /v1/lines/{id}/history           ?granularity=hour|day&from&to[&by=app|device]
 //   GET  /v1/lines/{id}/audit             which records made this balance (?limit, ?before)
+//   GET  /v1/lines/{id}/events            the line's and its pool's alerts, newest first (?limit)
 //   POST /v1/lines/{id}/topups            {"quota", "validity", "id"?}
 //   GET|PUT /v1/lines/{id}/alerts         {"thresholds": [...], "channels": [...]}
 //   PUT  /v1/pools/{id}   GET /v1/pools/{id}
@@ -19,6 +20,7 @@
 //   GET  /v1/sessions                     open RADIUS sessions (?line=, ?limit=)
 //   GET  /v1/stream                       server-sent events `usage`, `event` (?line=, repeated)
 //   POST /v1/auth/login  POST /v1/auth/link  POST /v1/auth/logout     (auth_routes.cc)
+//   POST /v1/auth/sms-code {"msisdn"}   POST /v1/auth/sms-login {"msisdn", "code"}
 //   GET|PUT /v1/me   GET /v1/me/export   DELETE /v1/me/history
 //   GET  /v1/accounts   GET|PUT /v1/accounts/{id}   POST /v1/accounts/{id}/login-link
 //   GET  /v1/sms/kannel                   incoming SMS from Kannel's get-url: ?from=&to=&text=
@@ -29,7 +31,7 @@
 //
 // Who may call what: the admin token (Authorization: Bearer) or an operator's session may call
 // every route. A subscriber's session (cookie `ryuryo_session`) may read its own lines (line,
-// usage, history, the live stream), read and set their alerts, and use /v1/me and
+// usage, history, recent alerts, the live stream), read and set their alerts, and use /v1/me and
 // /v1/auth/logout; any other line is "not found" to it, and any other route is 403. Every request
 // that changes something under a session cookie must carry the session's X-CSRF-Token, and a
 // cross-origin Origin is refused.
@@ -40,6 +42,7 @@
 
 #include <atomic>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "api/accounts.h"
@@ -53,13 +56,16 @@
 
 namespace ryuryo::api {
 
-// Incoming SMS (GET /v1/sms/kannel).
+// Incoming SMS (GET /v1/sms/kannel) and sign-in codes by SMS.
 struct SmsOptions {
   bool enabled = false;                     // false: the route answers 404
   std::string kannel_token;                 // accepted as ?token=; empty: none
   std::vector<std::string> kannel_allow;    // source addresses accepted without a token
   std::string default_country_code = "81";  // for national sender numbers (sms/msisdn.h)
   notify::SmsOptOut* opt_out = nullptr;     // STOP / START; required when enabled
+  // Sends one SMS (blocking; called on the slow-work threads). Set: sign-in codes by SMS are on
+  // (POST /v1/auth/sms-code and /v1/auth/sms-login); unset: those routes answer 404.
+  std::function<Status(std::string_view to_e164_digits, std::string_view text)> send_code;
 };
 
 struct ApiOptions {
@@ -79,7 +85,7 @@ struct ApiOptions {
   // Adds `Secure` to the session cookie (set it when the dashboard is served over HTTPS).
   bool cookie_secure = false;
   // Threads and queued requests for slow work kept off the event loop (Argon2id password
-  // hashing, data exports).
+  // hashing, data exports, searching the stored events for a line's recent alerts).
   size_t slow_work_threads = 2;
   size_t slow_work_queue_max = 64;
   SmsOptions sms;
@@ -105,6 +111,9 @@ class Api {
   void Route(HttpRequest& req, Responder& respond);
   // auth_routes.cc. Each returns true when it answered the request.
   bool RouteSignIn(HttpRequest& req, const std::vector<std::string_view>& parts,
+                   Responder& respond);
+  // POST /v1/auth/sms-code (send) and /v1/auth/sms-login, with the parsed body (or its error).
+  bool SignInBySms(const HttpRequest& req, bool send, const nlohmann::json& body, Status st,
                    Responder& respond);
   // sms_routes.cc: GET /v1/sms/kannel (no session: see above).
   bool RouteSms(HttpRequest& req, const std::vector<std::string_view>& parts, Responder& respond);

@@ -1,10 +1,14 @@
 // The routes of accounts and sign-in (see api.h for who may call what).
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <tuple>
 #include <unordered_set>
 
 #include "api/api.h"
 #include "api/route_util.h"
+#include "sms/msisdn.h"
+#include "sms/reply.h"
 
 namespace ryuryo::api {
 
@@ -107,7 +111,9 @@ HttpResponse SignedIn(const SignIn& in, int64_t ttl_ms, bool secure) {
 
 bool Api::RouteSignIn(HttpRequest& req, const std::vector<std::string_view>& parts,
                       Responder& respond) {
-  if (!(parts.size() == 3 && parts[1] == "auth" && (parts[2] == "login" || parts[2] == "link"))) {
+  if (!(parts.size() == 3 && parts[1] == "auth" &&
+        (parts[2] == "login" || parts[2] == "link" || parts[2] == "sms-code" ||
+         parts[2] == "sms-login"))) {
     return false;
   }
   if (req.method != "POST") {
@@ -117,6 +123,11 @@ bool Api::RouteSignIn(HttpRequest& req, const std::vector<std::string_view>& par
   }
   if (options_.accounts == nullptr) {
     respond(HttpResponse::Error(Status::NotFound("accounts are not enabled")));
+    return true;
+  }
+  const bool by_sms = parts[2] == "sms-code" || parts[2] == "sms-login";
+  if (by_sms && !options_.sms.send_code) {
+    respond(HttpResponse::Error(Status::NotFound("sign-in by SMS is not enabled on this server")));
     return true;
   }
   // JSON only: a cross-site HTML form cannot send it without the browser asking first.
@@ -150,6 +161,8 @@ bool Api::RouteSignIn(HttpRequest& req, const std::vector<std::string_view>& par
     return true;
   }
 
+  if (by_sms) return SignInBySms(req, parts[2] == "sms-code", body, st, respond);
+
   // login: {"account", "password"} for a subscriber, {"token"} for an operator.
   if (st.ok()) st = CheckFields(body, {"account", "password", "token"});
   std::string account = st.ok() ? StringField(body, "account", &st) : "";
@@ -181,6 +194,77 @@ bool Api::RouteSignIn(HttpRequest& req, const std::vector<std::string_view>& par
     Status s = accounts->SignInWithPassword(account, password, address, &in, &retry);
     if (s.code() == Status::Code::kResourceExhausted) return r(Throttled(s, retry));
     r(s.ok() ? SignedIn(in, ttl_ms, secure) : HttpResponse::Error(s));
+  });
+  if (!queued) respond(Busy(Status::ResourceExhausted("too many sign-ins at once")));
+  return true;
+}
+
+// POST /v1/auth/sms-code {"msisdn"}: texts a sign-in code to the number when it is a line of an
+// account. The answer is the same 202 whether or not it is (no finding out whose number is whose),
+// except when the gateway fails (503) or the number or address asked too often (429).
+// POST /v1/auth/sms-login {"msisdn", "code"}: the session, like a password sign-in.
+bool Api::SignInBySms(const HttpRequest& req, bool send, const json& body, Status st,
+                      Responder& respond) {
+  Accounts* accounts = options_.accounts;
+  if (st.ok()) st = send ? CheckFields(body, {"msisdn"}) : CheckFields(body, {"msisdn", "code"});
+  std::string number = st.ok() ? StringField(body, "msisdn", &st) : "";
+  std::string code = st.ok() && !send ? StringField(body, "code", &st) : "";
+  if (st.ok() && number.empty()) st = Status::InvalidArgument("msisdn: missing");
+  if (st.ok() && !send && code.empty()) st = Status::InvalidArgument("code: missing");
+  std::string digits;
+  if (st.ok()) {
+    st = sms::NormalizeMsisdn(number, options_.sms.default_country_code, &digits);
+  }
+  if (!st.ok()) {
+    respond(HttpResponse::Error(st));
+    return true;
+  }
+  const std::string address = req.remote_address;
+  if (!send) {
+    SignIn in;
+    int64_t retry = 0;
+    st = accounts->SignInWithSmsCode(digits, code, address, &in, &retry);
+    if (st.code() == Status::Code::kResourceExhausted) {
+      respond(Throttled(st, retry));
+    } else {
+      respond(st.ok() ? SignedIn(in, accounts->session_ttl_ms(), options_.cookie_secure)
+                      : HttpResponse::Error(st));
+    }
+    return true;
+  }
+  struct Owner {
+    std::string account;
+    std::string locale;
+  };
+  const Owner owner = ledger_->Read([&](const Meter& m) {
+    const Line* l = m.FindLine("msisdn:" + digits);
+    return l ? Owner{l->account, l->locale} : Owner{};
+  });
+  const int64_t ttl_ms = accounts->sms_code_ttl_ms();
+  auto sent = [ttl_ms] { return JsonOk({{"sent", true}, {"expires_in_s", ttl_ms / 1000}}, 202); };
+  std::string new_code;
+  int64_t retry = 0;
+  st = accounts->IssueSmsCode(digits, owner.account, address, &new_code, &retry);
+  if (st.code() == Status::Code::kResourceExhausted) {
+    respond(Throttled(st, retry));
+    return true;
+  }
+  if (!st.ok()) {  // no account has this number: the same answer, nothing sent
+    respond(sent());
+    return true;
+  }
+  const sms::Language lang = sms::ReplyLanguage(owner.locale, sms::ParsedKeyword{}, "");
+  const std::string text =
+      sms::LoginCodeText(lang, new_code, static_cast<int>((ttl_ms + 59'999) / 60'000));
+  auto send_code = options_.sms.send_code;
+  Responder r = respond;
+  bool queued = slow_work_->Post([send_code, digits, text, r, sent] {
+    Status s = send_code(digits, text);
+    if (!s.ok()) {
+      spdlog::warn("sms: sign-in code to {} not sent: {}", digits, s.message());
+      return r(HttpResponse::Error(Status::Unavailable("the SMS could not be sent: try again")));
+    }
+    r(sent());
   });
   if (!queued) respond(Busy(Status::ResourceExhausted("too many sign-ins at once")));
   return true;
@@ -240,8 +324,9 @@ bool Api::SubscriberMayUse(const HttpRequest& req, const std::vector<std::string
   if (parts.size() == 2 && parts[1] == "stream" && get) return true;
   if (parts.size() >= 3 && parts.size() <= 4 && parts[1] == "lines") {
     std::string_view sub = parts.size() == 4 ? parts[3] : "";
-    const bool allowed = (get && (sub.empty() || sub == "usage" || sub == "history")) ||
-                         (sub == "alerts" && (get || m == "PUT"));
+    const bool allowed =
+        (get && (sub.empty() || sub == "usage" || sub == "history" || sub == "events")) ||
+        (sub == "alerts" && (get || m == "PUT"));
     if (allowed) {
       const std::string id(parts[2]);
       const bool own = ledger_->Read([&](const Meter& meter) {

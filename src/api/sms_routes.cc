@@ -28,18 +28,6 @@ namespace {
 // Senders longer than this (after a failed normalisation) are cut for the limiter's key.
 constexpr size_t kSenderKeyBytesMax = 64;
 
-sms::LocalStamp Stamp(const Zone& z, Millis at) {
-  sms::LocalStamp s;
-  LocalDate d = z.DateAt(at);
-  s.month = d.month;
-  s.day = d.day;
-  int64_t secs = at / 1000 + z.OffsetSecondsAt(at);
-  int64_t of_day = ((secs % 86400) + 86400) % 86400;
-  s.hour = static_cast<int>(of_day / 3600);
-  s.minute = static_cast<int>(of_day % 3600 / 60);
-  return s;
-}
-
 // The reply. A text outside the GSM 7-bit alphabet (Japanese, Chinese) also carries
 // `X-Kannel-Coding: 2` (UCS-2): without it Kannel sends the text as GSM 7-bit, every such
 // character becoming '?'. Kannel honours the header with `accept-x-kannel-headers = true` in
@@ -119,14 +107,15 @@ bool Api::RouteSms(HttpRequest& req, const std::vector<std::string_view>& parts,
       u.quota_bytes = v.quota_bytes;
       u.remaining_bytes = v.remaining_bytes;
       u.started = b.started;
-      if (b.started) u.cycle_end = Stamp(b.zone, b.cycle_end);
+      if (b.started) u.cycle_end = sms::LocalStampAt(b.zone, b.cycle_end);
       if (v.forecast.exhausted_at) {
         u.has_exhausted = true;
-        u.exhausted_at = Stamp(b.zone, *v.forecast.exhausted_at);
+        u.exhausted_at = sms::LocalStampAt(b.zone, *v.forecast.exhausted_at);
       }
       for (const Bucket* k : v.buckets) {
         if (k->kind != BucketKind::kTopup) continue;
-        u.topups.push_back({k->quota_bytes, k->remaining(), Stamp(b.zone, k->expires_at)});
+        u.topups.push_back(
+            {k->quota_bytes, k->remaining(), sms::LocalStampAt(b.zone, k->expires_at)});
       }
       return f;
     });

@@ -1,13 +1,13 @@
 #include "app/cli.h"
 
-#include <CLI/CLI.hpp>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <fstream>
-#include <set>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "api/usage_json.h"
 #include "app/config.h"
@@ -15,6 +15,7 @@
 #include "app/simulate_cmd.h"
 #include "core/quantity.h"
 #include "notify/http_client.h"
+#include "notify/kannel.h"
 
 #ifndef RYURYO_VERSION
 #define RYURYO_VERSION "dev"
@@ -44,7 +45,8 @@ struct Client {
     RYURYO_RETURN_IF_ERROR(notify::SendHttp(req, &resp));
     *status = resp.status;
     *out = json::parse(resp.body, nullptr, false);
-    if (out->is_discarded()) return Status::Unavailable("the server answered something that is not JSON");
+    if (out->is_discarded())
+      return Status::Unavailable("the server answered something that is not JSON");
     if (resp.status >= 400) {
       std::string msg = out->contains("error") ? (*out)["error"].value("message", "") : resp.body;
       return Status::InvalidArgument("HTTP " + std::to_string(resp.status) + ": " + msg);
@@ -55,21 +57,7 @@ struct Client {
 
 // Percent-encodes everything but RFC 3986 unreserved characters and ':' / '@' (kept readable in
 // paths like /v1/lines/msisdn:...): a line key may hold '+', spaces or '/'.
-std::string UrlEncode(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '.' || c == '_' || c == '~' || c == ':' || c == '@') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
-  return out;
-}
+std::string UrlEncode(std::string_view s) { return notify::PercentEncode(s, ":@"); }
 
 int Fail(const Status& st) {
   std::fprintf(stderr, "ryuryo: %s\n", st.message().c_str());
@@ -81,15 +69,17 @@ std::string Bytes(const json& v) { return v.is_null() ? "-" : FormatBytes(v.get<
 int Usage(const Client& c, const std::string& line, bool as_json) {
   int status = 0;
   json j;
-  if (Status st = c.Call("GET", "/v1/lines/" + UrlEncode(line) + "/usage", "", &status, &j); !st.ok()) {
+  if (Status st = c.Call("GET", "/v1/lines/" + UrlEncode(line) + "/usage", "", &status, &j);
+      !st.ok()) {
     return Fail(st);
   }
   if (as_json) {
     std::cout << j.dump(2) << "\n";
     return 0;
   }
-  std::cout << "line      " << j["line"].get<std::string>() << "  (" << j["plan_name"].get<std::string>()
-            << ", " << j["plan_kind"].get<std::string>() << ")\n";
+  std::cout << "line      " << j["line"].get<std::string>() << "  ("
+            << j["plan_name"].get<std::string>() << ", " << j["plan_kind"].get<std::string>()
+            << ")\n";
   std::cout << "used      " << Bytes(j["used"]);
   if (!j["quota"].is_null()) {
     uint64_t q = j["quota"].get<uint64_t>(), u = q - j["remaining"].get<uint64_t>();
@@ -105,11 +95,13 @@ int Usage(const Client& c, const std::string& line, bool as_json) {
   }
   std::cout << "state     " << j["state"].get<std::string>();
   if (!j["reason"].is_null()) std::cout << " (" << j["reason"].get<std::string>() << ")";
-  if (!j["throttle_rate_bps"].is_null()) std::cout << " at " << FormatRate(j["throttle_rate_bps"].get<uint64_t>());
+  if (!j["throttle_rate_bps"].is_null())
+    std::cout << " at " << FormatRate(j["throttle_rate_bps"].get<uint64_t>());
   std::cout << "\n";
   for (const json& b : j["buckets"]) {
-    std::cout << "  bucket  " << b["kind"].get<std::string>() << ": " << Bytes(b["remaining"]) << " left of "
-              << Bytes(b["quota"]) << ", expires " << b["expires_at"].get<std::string>() << "\n";
+    std::cout << "  bucket  " << b["kind"].get<std::string>() << ": " << Bytes(b["remaining"])
+              << " left of " << Bytes(b["quota"]) << ", expires "
+              << b["expires_at"].get<std::string>() << "\n";
   }
   const json& f = j["forecast"];
   if (!f["exhausted_at"].is_null()) {
@@ -120,9 +112,11 @@ int Usage(const Client& c, const std::string& line, bool as_json) {
       std::cout << "run-out   " << f["exhausted_at"].get<std::string>() << " at this pace\n";
     }
   }
-  if (!f["daily_budget"].is_null()) std::cout << "per day   " << Bytes(f["daily_budget"]) << " to last until the reset\n";
+  if (!f["daily_budget"].is_null())
+    std::cout << "per day   " << Bytes(f["daily_budget"]) << " to last until the reset\n";
   if (j.contains("overage")) {
-    std::cout << "overage   " << j["overage"]["cost"].get<std::string>() << " " << j["overage"]["currency"].get<std::string>() << "\n";
+    std::cout << "overage   " << j["overage"]["cost"].get<std::string>() << " "
+              << j["overage"]["currency"].get<std::string>() << "\n";
   }
   std::cout << "as of     " << j["as_of"].get<std::string>() << "\n";
   return 0;
@@ -255,8 +249,8 @@ int Ingest(const Client& c, const std::string& path) {
       col = b == std::string::npos ? "" : col.substr(b, e - b + 1);
     }
     for (const std::string& col : header) {
-      static const std::set<std::string> known = {"id", "line", "bytes_up", "bytes_down", "start",
-                                                  "end", "device", "app", "source"};
+      static const std::set<std::string> known = {
+          "id", "line", "bytes_up", "bytes_down", "start", "end", "device", "app", "source"};
       if (!known.count(col)) {
         return Fail(Status::InvalidArgument(path + ": line " + std::to_string(first + 1) +
                                             ": unknown column '" + col + "'"));
@@ -283,7 +277,8 @@ int Ingest(const Client& c, const std::string& path) {
       ++rejected;
       size_t idx = r["index"].get<size_t>();
       std::fprintf(stderr, "%s%s: line %zu: %s\n", tty ? "\r\033[K" : "", path.c_str(),
-                   idx < body_lines.size() ? body_lines[idx] : 0, r["error"].get<std::string>().c_str());
+                   idx < body_lines.size() ? body_lines[idx] : 0,
+                   r["error"].get<std::string>().c_str());
     }
     done += body_lines.size();
     if (tty) {
@@ -341,7 +336,8 @@ int TopUp(const Client& c, const std::string& line, const std::string& quota, in
   if (!id.empty()) body["id"] = id;
   int status = 0;
   json j;
-  if (Status st = c.Call("POST", "/v1/lines/" + UrlEncode(line) + "/topups", body.dump(), &status, &j);
+  if (Status st =
+          c.Call("POST", "/v1/lines/" + UrlEncode(line) + "/topups", body.dump(), &status, &j);
       !st.ok()) {
     return Fail(st);
   }
@@ -355,8 +351,8 @@ int TopUp(const Client& c, const std::string& line, const std::string& quota, in
 int LoginLink(const Client& c, const std::string& account) {
   int status = 0;
   json j;
-  if (Status st = c.Call("POST", "/v1/accounts/" + UrlEncode(account) + "/login-link", "", &status,
-                         &j);
+  if (Status st =
+          c.Call("POST", "/v1/accounts/" + UrlEncode(account) + "/login-link", "", &status, &j);
       !st.ok()) {
     return Fail(st);
   }
@@ -375,7 +371,8 @@ int RunCli(int argc, char** argv) {
   auto add_client_options = [&](CLI::App* sub) {
     sub->add_option("--config", config_path, "config file (for the server address and token)");
     sub->add_option("--server", server_url, "server URL (default: the config's [server].http)");
-    sub->add_option("--token", token, "admin token (default: RYURYO_ADMIN_TOKEN or data_dir/admin.token)");
+    sub->add_option("--token", token,
+                    "admin token (default: RYURYO_ADMIN_TOKEN or data_dir/admin.token)");
   };
 
   ServeOverrides overrides;
@@ -383,8 +380,9 @@ int RunCli(int argc, char** argv) {
   serve->add_option("--config", config_path, "config file")->capture_default_str();
   serve->add_option("--http", overrides.http, "listen address (host:port; port 0 picks one)");
   serve->add_option("--data-dir", overrides.data_dir, "where the store lives");
-  serve->add_option("--radius-accounting", overrides.radius_accounting,
-                    "RADIUS accounting address (host:port; port 0 picks one), when [radius] is set");
+  serve->add_option(
+      "--radius-accounting", overrides.radius_accounting,
+      "RADIUS accounting address (host:port; port 0 picks one), when [radius] is set");
   serve->add_option("--radius-authorization", overrides.radius_authorization,
                     "RADIUS authorization address, when [radius].authorization is set");
 
@@ -405,8 +403,11 @@ int RunCli(int argc, char** argv) {
   add_client_options(sessions);
 
   std::string file;
-  CLI::App* ingest = app.add_subcommand("ingest", "send usage records from a file (.jsonl or .csv)");
-  ingest->add_option("FILE", file, "JSON lines, or CSV with a header row")->required()->check(CLI::ExistingFile);
+  CLI::App* ingest =
+      app.add_subcommand("ingest", "send usage records from a file (.jsonl or .csv)");
+  ingest->add_option("FILE", file, "JSON lines, or CSV with a header row")
+      ->required()
+      ->check(CLI::ExistingFile);
   add_client_options(ingest);
 
   std::string quota, topup_id;
@@ -414,7 +415,9 @@ int RunCli(int argc, char** argv) {
   CLI::App* topup = app.add_subcommand("topup", "add a top-up to a line");
   topup->add_option("LINE", line, "line id")->required();
   topup->add_option("QUOTA", quota, "e.g. 1GB")->required();
-  topup->add_option("--days", days, "validity in days")->capture_default_str()->check(CLI::Range(1, 3650));
+  topup->add_option("--days", days, "validity in days")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3650));
   topup->add_option("--id", topup_id, "idempotency key");
   add_client_options(topup);
 
@@ -443,15 +446,18 @@ int RunCli(int argc, char** argv) {
   Config config;
   Status cst = LoadConfig(config_path, &config);
   if (server_url.empty()) {
-    if (!cst.ok()) return Fail(Status::InvalidArgument("give --server URL (" + cst.message() + ")"));
+    if (!cst.ok())
+      return Fail(Status::InvalidArgument("give --server URL (" + cst.message() + ")"));
     server_url = "http://" + config.http;
   }
   while (!server_url.empty() && server_url.back() == '/') server_url.pop_back();
   client.server = server_url;
   if (token.empty()) {
     if (!cst.ok()) {
-      if (const char* env = std::getenv("RYURYO_ADMIN_TOKEN")) token = env;
-      else return Fail(Status::InvalidArgument("give --token (" + cst.message() + ")"));
+      if (const char* env = std::getenv("RYURYO_ADMIN_TOKEN"))
+        token = env;
+      else
+        return Fail(Status::InvalidArgument("give --token (" + cst.message() + ")"));
     } else if (Status st = ResolveAdminToken(config, false, &token); !st.ok()) {
       return Fail(st);
     }

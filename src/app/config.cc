@@ -9,6 +9,8 @@
 
 #include "core/quantity.h"
 #include "core/record.h"
+#include "notify/http_client.h"
+#include "sms/msisdn.h"
 
 namespace ryuryo::app {
 
@@ -495,8 +497,10 @@ Status ParseConfig(std::string_view text, const std::string& source_name, Config
     if (const toml::node* n = root.get("sms")) {
       const toml::table* t = n->as_table();
       if (t == nullptr) return Err(*n, "sms: must be a table");
-      RYURYO_RETURN_IF_ERROR(CheckKeys(*t, "sms", {"kannel_token", "kannel_allow"}));
-      c->sms.enabled = true;
+      RYURYO_RETURN_IF_ERROR(CheckKeys(
+          *t, "sms",
+          {"kannel_token", "kannel_allow", "send_url", "send_username", "send_password", "sender",
+           "alerts", "quiet_hours", "daily_max_per_line", "login_codes", "country_code"}));
       RYURYO_RETURN_IF_ERROR(GetString(*t, "kannel_token", &c->sms.kannel_token, false, "sms"));
       if (const toml::node* v = t->get("kannel_token");
           v != nullptr && c->sms.kannel_token.size() < 16) {
@@ -512,8 +516,50 @@ Status ParseConfig(std::string_view text, const std::string& source_name, Config
           c->sms.kannel_allow.push_back(e.as_string()->get());
         }
       }
-      if (c->sms.kannel_token.empty() && c->sms.kannel_allow.empty()) {
-        return Err(*n, "sms: set kannel_token or kannel_allow (else every request is refused)");
+      c->sms.enabled = !c->sms.kannel_token.empty() || !c->sms.kannel_allow.empty();
+      notify::KannelSendOptions& send = c->sms.send;
+      RYURYO_RETURN_IF_ERROR(GetString(*t, "send_url", &send.url, false, "sms"));
+      if (!send.url.empty()) {
+        notify::Url url;
+        if (Status s = notify::ParseUrl(send.url, &url); !s.ok()) {
+          return Err(*t->get("send_url"), "sms.send_url: " + s.message());
+        }
+      }
+      RYURYO_RETURN_IF_ERROR(GetString(*t, "send_username", &send.username, false, "sms"));
+      RYURYO_RETURN_IF_ERROR(GetString(*t, "send_password", &send.password, false, "sms"));
+      RYURYO_RETURN_IF_ERROR(GetString(*t, "sender", &send.from, false, "sms"));
+      if (!c->sms.enabled && send.url.empty()) {
+        return Err(*n,
+                   "sms: set kannel_token or kannel_allow (incoming SMS) and/or send_url "
+                   "(outgoing SMS)");
+      }
+      std::string alerts = "channels";
+      RYURYO_RETURN_IF_ERROR(GetString(*t, "alerts", &alerts, false, "sms"));
+      if (alerts != "channels" && alerts != "all_lines") {
+        return Err(*t->get("alerts"), "sms.alerts: must be \"channels\" or \"all_lines\"");
+      }
+      c->sms.alerts.all_lines = alerts == "all_lines";
+      if (const toml::node* v = t->get("quiet_hours")) {
+        if (!v->is_string()) return Err(*v, "sms.quiet_hours: must be \"HH:MM-HH:MM\" or \"off\"");
+        if (Status s = sms::ParseQuietHours(v->as_string()->get(), &c->sms.alerts.quiet_hours);
+            !s.ok()) {
+          return Err(*v, "sms." + s.message());
+        }
+      }
+      if (const toml::node* v = t->get("daily_max_per_line")) {
+        if (!v->is_integer() || v->as_integer()->get() < 0 || v->as_integer()->get() > 1000) {
+          return Err(*v, "sms.daily_max_per_line: must be a whole number from 0 to 1000");
+        }
+        c->sms.alerts.daily_max_per_line = static_cast<uint32_t>(v->as_integer()->get());
+      }
+      if (const toml::node* v = t->get("login_codes")) {
+        if (!v->is_boolean()) return Err(*v, "sms.login_codes: must be true or false");
+        c->sms.login_codes = v->as_boolean()->get();
+      }
+      RYURYO_RETURN_IF_ERROR(GetString(*t, "country_code", &c->sms.country_code, false, "sms"));
+      if (std::string probe;
+          !sms::NormalizeMsisdn("09012345678", c->sms.country_code, &probe).ok()) {
+        return Err(*t->get("country_code"), "sms.country_code: must be 1 to 3 digits, not 0...");
       }
     }
     std::unordered_set<std::string> account_ids;

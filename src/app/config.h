@@ -15,9 +15,12 @@
 #include "core/status.h"
 #include "ingest/radius_accounting.h"
 #include "notify/channels.h"
+#include "notify/kannel.h"
+#include "notify/sms_alerts.h"
 #include "notify/webhook.h"
 #include "radius/access.h"
 #include "radius/policy.h"
+#include "sms/quiet_hours.h"
 #include "store/store.h"
 
 namespace ryuryo::app {
@@ -28,12 +31,19 @@ struct AuthConfig {
   bool cookie_secure = false;
 };
 
-// [sms]: incoming SMS from Kannel (GET /v1/sms/kannel); present when `enabled`. A request is
-// accepted with the shared token (?token=) or from an address in the allow-list.
+// [sms]: SMS through Kannel.
+// Incoming (GET /v1/sms/kannel) is on (`enabled`) when a token or an allow-list is set: a request
+// is accepted with the shared token (?token=) or from an address in the allow-list.
+// Outgoing (alert SMS, login codes) is on when `send.url` (Kannel's sendsms) is set.
 struct SmsConfig {
   bool enabled = false;
   std::string kannel_token;               // empty: no token accepted
   std::vector<std::string> kannel_allow;  // source addresses, e.g. "127.0.0.1"
+  notify::KannelSendOptions send;         // send_url, send_username, send_password, sender
+  notify::SmsAlertOptions alerts;         // alerts = "channels" | "all_lines", quiet_hours, ...
+  bool login_codes = true;                // one-time sign-in codes by SMS (with send_url)
+  std::string country_code = "81";        // for national numbers (sms/msisdn.h)
+  SmsConfig() { (void)sms::ParseQuietHours("22:00-08:00", &alerts.quiet_hours); }
 };
 
 // [radius]: present when `enabled`.

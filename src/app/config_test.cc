@@ -28,8 +28,8 @@ std::string ReadExample() {
     candidates.push_back(fs::path(dir) / "examples" / "ryuryo.toml");
   }
   // Run by hand from the build dir (build-*/), or from the source root.
-  for (const char* rel : {"../examples/ryuryo.toml", "examples/ryuryo.toml",
-                          "../../examples/ryuryo.toml"}) {
+  for (const char* rel :
+       {"../examples/ryuryo.toml", "examples/ryuryo.toml", "../../examples/ryuryo.toml"}) {
     candidates.push_back(fs::path(rel));
   }
   for (const fs::path& p : candidates) {
@@ -133,7 +133,8 @@ TEST(ConfigTest, LoadConfigReadsAFileAndNamesAMissingOne) {
   EXPECT_EQ(st.code(), Status::Code::kNotFound);
   EXPECT_THAT(st.message(), HasSubstr("/nonexistent/dir/ryuryo.toml"));
 
-  fs::path p = fs::temp_directory_path() / ("ryuryo-config-test-" + std::to_string(::getpid()) + ".toml");
+  fs::path p =
+      fs::temp_directory_path() / ("ryuryo-config-test-" + std::to_string(::getpid()) + ".toml");
   {
     std::ofstream out(p);
     out << "[server]\nhttp = \":9999\"\n" << kPlan;
@@ -173,6 +174,41 @@ TEST(ConfigTest, Sms) {
   EXPECT_TRUE(c.sms.enabled);
   EXPECT_EQ(c.sms.kannel_token, "0123456789abcdef");
   EXPECT_EQ(c.sms.kannel_allow, (std::vector<std::string>{"127.0.0.1", "::1"}));
+  // Outgoing defaults: off; alerts only to channels; quiet 22:00-08:00; 5 a day; login codes.
+  EXPECT_TRUE(c.sms.send.url.empty());
+  EXPECT_FALSE(c.sms.alerts.all_lines);
+  EXPECT_EQ(c.sms.alerts.quiet_hours.ToString(), "22:00-08:00");
+  EXPECT_EQ(c.sms.alerts.daily_max_per_line, 5u);
+  EXPECT_TRUE(c.sms.login_codes);
+}
+
+TEST(ConfigTest, SmsSending) {
+  Config c;
+  ASSERT_TRUE(Parse(R"([sms]
+send_url = "http://127.0.0.1:13013/cgi-bin/sendsms"
+send_username = "ryuryo"
+send_password = "pw"
+sender = "5555"
+alerts = "all_lines"
+quiet_hours = "23:30-07:00"
+daily_max_per_line = 2
+login_codes = false
+country_code = "86"
+)",
+                    &c)
+                  .ok());
+  EXPECT_FALSE(c.sms.enabled);  // no incoming SMS without a token or an allow-list
+  EXPECT_EQ(c.sms.send.url, "http://127.0.0.1:13013/cgi-bin/sendsms");
+  EXPECT_EQ(c.sms.send.username, "ryuryo");
+  EXPECT_EQ(c.sms.send.password, "pw");
+  EXPECT_EQ(c.sms.send.from, "5555");
+  EXPECT_TRUE(c.sms.alerts.all_lines);
+  EXPECT_EQ(c.sms.alerts.quiet_hours.ToString(), "23:30-07:00");
+  EXPECT_EQ(c.sms.alerts.daily_max_per_line, 2u);
+  EXPECT_FALSE(c.sms.login_codes);
+  EXPECT_EQ(c.sms.country_code, "86");
+  ASSERT_TRUE(Parse("[sms]\nsend_url = \"http://k/s\"\nquiet_hours = \"off\"\n", &c).ok());
+  EXPECT_FALSE(c.sms.alerts.quiet_hours.enabled);
 }
 
 TEST(ConfigErrorTest, SmsMistakesNameTheKey) {
@@ -185,6 +221,14 @@ TEST(ConfigErrorTest, SmsMistakesNameTheKey) {
   EXPECT_THAT(ParseText("[sms]\nkannel_allow = [1]\n").message(),
               HasSubstr("sms.kannel_allow: must be an array"));
   EXPECT_THAT(ParseText("[sms]\n").message(), HasSubstr("sms: set kannel_token or kannel_allow"));
+  const std::string send = "[sms]\nsend_url = \"http://k/s\"\n";
+  EXPECT_THAT(ParseText("[sms]\nsend_url = \"ftp://x\"\n").message(), HasSubstr("sms.send_url"));
+  EXPECT_THAT(ParseText(send + "alerts = \"everyone\"\n").message(),
+              HasSubstr("sms.alerts: must be"));
+  EXPECT_THAT(ParseText(send + "quiet_hours = \"22-8\"\n").message(), HasSubstr("sms.quiet_hours"));
+  EXPECT_THAT(ParseText(send + "daily_max_per_line = -1\n").message(),
+              HasSubstr("sms.daily_max_per_line"));
+  EXPECT_THAT(ParseText(send + "country_code = \"0\"\n").message(), HasSubstr("sms.country_code"));
 }
 
 TEST(ConfigTest, Webhooks) {
@@ -199,7 +243,8 @@ events = ["threshold", "exhausted"]
 url = "http://127.0.0.1:9000/x"
 secret = "other"
 account = "tanaka"
-)", &c);
+)",
+                    &c);
   ASSERT_TRUE(st.ok()) << st.ToString();
   ASSERT_EQ(c.webhooks.size(), 2u);
   EXPECT_EQ(c.webhooks[0].url, "https://example.net/hooks/ryuryo");
@@ -228,7 +273,8 @@ name = "pgw-tokyo-1"
 address = "2001:db8::7"
 secret = "s3cret"
 coa_port = 1700
-)", &c);
+)",
+                    &c);
   ASSERT_TRUE(st.ok()) << st.ToString();
   ASSERT_TRUE(c.radius.enabled);
   EXPECT_EQ(c.radius.accounting.address, "::1");
@@ -309,8 +355,8 @@ quotaa = "4 GB"
 after_quota = { action = "block" }
 )");
   ASSERT_FALSE(st.ok());
-  EXPECT_THAT(st.message(), AllOf(HasSubstr("line 5"), HasSubstr("plans"),
-                                  HasSubstr("unknown key 'quotaa'")));
+  EXPECT_THAT(st.message(),
+              AllOf(HasSubstr("line 5"), HasSubstr("plans"), HasSubstr("unknown key 'quotaa'")));
 }
 
 TEST(ConfigErrorTest, UnknownKeyInAfterQuota) {
@@ -321,8 +367,8 @@ quota = "3 GB"
 after_quota = { action = "throttle", rat = "128 kbps" }
 )");
   ASSERT_FALSE(st.ok());
-  EXPECT_THAT(st.message(), AllOf(HasSubstr("line 5"), HasSubstr("after_quota"),
-                                  HasSubstr("unknown key 'rat'")));
+  EXPECT_THAT(st.message(),
+              AllOf(HasSubstr("line 5"), HasSubstr("after_quota"), HasSubstr("unknown key 'rat'")));
 }
 
 TEST(ConfigErrorTest, BadQuantity) {
@@ -335,8 +381,8 @@ after_quota = { action = "block" }
 )");
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.code(), Status::Code::kInvalidArgument);
-  EXPECT_THAT(st.message(), AllOf(HasSubstr("line 5"), HasSubstr("plan 'p1'.quota"),
-                                  HasSubstr("3 GX")));
+  EXPECT_THAT(st.message(),
+              AllOf(HasSubstr("line 5"), HasSubstr("plan 'p1'.quota"), HasSubstr("3 GX")));
 }
 
 TEST(ConfigErrorTest, BadRate) {
@@ -358,8 +404,8 @@ quota = 3000000000
 after_quota = { action = "block" }
 )");
   ASSERT_FALSE(st.ok());
-  EXPECT_THAT(st.message(), AllOf(HasSubstr("line 4"), HasSubstr("quota"),
-                                  HasSubstr("must be a string")));
+  EXPECT_THAT(st.message(),
+              AllOf(HasSubstr("line 4"), HasSubstr("quota"), HasSubstr("must be a string")));
 }
 
 TEST(ConfigErrorTest, PassWithoutValidity) {
@@ -372,8 +418,8 @@ after_quota = { action = "block" }
 )");
   ASSERT_FALSE(st.ok());
   // The plan's table starts at line 2.
-  EXPECT_THAT(st.message(), AllOf(HasSubstr("line 2"), HasSubstr("pass-3gb"),
-                                  HasSubstr("validity")));
+  EXPECT_THAT(st.message(),
+              AllOf(HasSubstr("line 2"), HasSubstr("pass-3gb"), HasSubstr("validity")));
 }
 
 TEST(ConfigErrorTest, ValidityOnANonPass) {
@@ -415,8 +461,8 @@ TEST(ConfigErrorTest, BadAlert) {
 TEST(ConfigErrorTest, BadRetention) {
   Status st = ParseText("[retention]\ndedup = \"35d\"\naudit = \"1h\"\n");
   ASSERT_FALSE(st.ok());
-  EXPECT_THAT(st.message(), AllOf(HasSubstr("line 3"), HasSubstr("retention.audit"),
-                                  HasSubstr("at least 1d")));
+  EXPECT_THAT(st.message(),
+              AllOf(HasSubstr("line 3"), HasSubstr("retention.audit"), HasSubstr("at least 1d")));
   st = ParseText("[retention]\ndedupe = \"35d\"\n");
   ASSERT_FALSE(st.ok());
   EXPECT_THAT(st.message(), AllOf(HasSubstr("line 2"), HasSubstr("'dedupe'")));
@@ -446,7 +492,8 @@ TEST(ConfigErrorTest, LineWithoutPlanOrPool) {
 }
 
 TEST(ConfigErrorTest, UnknownLineKey) {
-  Status st = ParseText(std::string(kPlan) + "\n[[lines]]\nid = \"l1\"\nplan = \"p1\"\nmsisnd = \"1\"\n");
+  Status st =
+      ParseText(std::string(kPlan) + "\n[[lines]]\nid = \"l1\"\nplan = \"p1\"\nmsisnd = \"1\"\n");
   ASSERT_FALSE(st.ok());
   EXPECT_THAT(st.message(), AllOf(HasSubstr("line 10"), HasSubstr("'msisnd'")));
 }
@@ -467,12 +514,14 @@ pool = "famliy"
 }
 
 TEST(ConfigErrorTest, DuplicateLineOrPoolId) {
-  Status st = ParseText(std::string(kPlan) +
-                        "\n[[lines]]\nid = \"l1\"\nplan = \"p1\"\n\n[[lines]]\nid = \"l1\"\nplan = \"p1\"\n");
+  Status st = ParseText(
+      std::string(kPlan) +
+      "\n[[lines]]\nid = \"l1\"\nplan = \"p1\"\n\n[[lines]]\nid = \"l1\"\nplan = \"p1\"\n");
   ASSERT_FALSE(st.ok());
   EXPECT_THAT(st.message(), AllOf(HasSubstr("line 11"), HasSubstr("'l1'"), HasSubstr("twice")));
-  st = ParseText(std::string(kPlan) +
-                 "\n[[pools]]\nid = \"f\"\nplan = \"p1\"\n\n[[pools]]\nid = \"f\"\nplan = \"p1\"\n");
+  st =
+      ParseText(std::string(kPlan) +
+                "\n[[pools]]\nid = \"f\"\nplan = \"p1\"\n\n[[pools]]\nid = \"f\"\nplan = \"p1\"\n");
   ASSERT_FALSE(st.ok());
   EXPECT_THAT(st.message(), AllOf(HasSubstr("line 11"), HasSubstr("'f'"), HasSubstr("twice")));
 }
@@ -490,8 +539,8 @@ url = "ftp://example.net/hook"
 secret = "s"
 )");
   ASSERT_FALSE(st.ok());
-  EXPECT_THAT(st.message(), AllOf(HasSubstr("line 7"), HasSubstr("webhooks.url"),
-                                  HasSubstr("http://")));
+  EXPECT_THAT(st.message(),
+              AllOf(HasSubstr("line 7"), HasSubstr("webhooks.url"), HasSubstr("http://")));
   st = ParseText(std::string(kPlan) + "\n[[webhooks]]\nurl = \"https://\"\nsecret = \"s\"\n");
   ASSERT_FALSE(st.ok()) << "a URL without a host";
   EXPECT_THAT(st.message(), HasSubstr("webhooks.url"));
@@ -501,8 +550,9 @@ TEST(ConfigErrorTest, WebhookWithoutSecretOrWithBadEvent) {
   Status st = ParseText("[[webhooks]]\nurl = \"https://example.net/h\"\n");
   ASSERT_FALSE(st.ok());
   EXPECT_THAT(st.message(), AllOf(HasSubstr("line 1"), HasSubstr("'secret' is missing")));
-  st = ParseText("[[webhooks]]\nurl = \"https://example.net/h\"\nsecret = \"s\"\n"
-                 "events = [\"threshold\", \"thresold\"]\n");
+  st = ParseText(
+      "[[webhooks]]\nurl = \"https://example.net/h\"\nsecret = \"s\"\n"
+      "events = [\"threshold\", \"thresold\"]\n");
   ASSERT_FALSE(st.ok());
   EXPECT_THAT(st.message(), AllOf(HasSubstr("line 4"), HasSubstr("webhooks.events")));
 }
@@ -533,7 +583,8 @@ TEST(ConfigErrorTest, WrongShapes) {
   EXPECT_FALSE(ParseText("retention = \"35d\"\n").ok());
   Status st = ParseText(std::string(kPlan) + "fair_use = 3\n");
   EXPECT_FALSE(st.ok());
-  st = ParseText("[[plans]]\nid = \"p\"\nkind = \"monthly\"\nquota = \"1 GB\"\nafter_quota = \"block\"\n");
+  st = ParseText(
+      "[[plans]]\nid = \"p\"\nkind = \"monthly\"\nquota = \"1 GB\"\nafter_quota = \"block\"\n");
   ASSERT_FALSE(st.ok());
   EXPECT_THAT(st.message(), AllOf(HasSubstr("line 5"), HasSubstr("after_quota")));
 }

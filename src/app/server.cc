@@ -23,6 +23,8 @@
 #include "ingest/radius_accounting.h"
 #include "ingest/radius_authorization.h"
 #include "notify/enforcement.h"
+#include "notify/kannel.h"
+#include "notify/sms_alerts.h"
 #include "notify/webhook.h"
 #include "store/ledger.h"
 #include "store/store.h"
@@ -247,8 +249,12 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
     enforcement_outbox.set_enforcement_sender(
         [&enforcer](const Event& e, std::string* error) { return enforcer->Deliver(e, error); });
   }
+  const bool sms_sending = !config.sms.send.url.empty();
+  notify::ChannelOptions channel_options = config.channels;
+  channel_options.sms_available = sms_sending;
+  channel_options.default_country_code = config.sms.country_code;
   std::unique_ptr<notify::ChannelRegistry> channels;
-  if (st = notify::ChannelRegistry::Open(db.get(), config.channels, WallClock, &channels);
+  if (st = notify::ChannelRegistry::Open(db.get(), channel_options, WallClock, &channels);
       !st.ok()) {
     std::fprintf(stderr, "ryuryo: channels: %s\n", st.message().c_str());
     return 1;
@@ -261,19 +267,54 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
     std::fprintf(stderr, "ryuryo: sms: %s\n", st.message().c_str());
     return 1;
   }
+  // Alert SMS through Kannel's sendsms ([sms] send_url), on an outbox lane of their own.
+  notify::WebhookOptions sms_lane_options;
+  sms_lane_options.lane = notify::OutboxLane::kSms;
+  notify::WebhookDelivery sms_outbox(db.get(), {}, WallClock, sms_lane_options);
+  std::unique_ptr<notify::SmsAlerts> sms_alerts;
+  if (sms_sending) {
+    auto lookup = [&ledger](const std::string& id) -> std::optional<notify::SmsLine> {
+      return ledger.Read([&](const Meter& m) -> std::optional<notify::SmsLine> {
+        const Line* l = m.FindLine(id);
+        if (l == nullptr) return std::nullopt;
+        const Balance& b = m.BalanceOf(*l);
+        notify::SmsLine out;
+        out.msisdn = l->msisdn;
+        out.locale = l->locale;
+        out.zone = b.zone;
+        out.renews = b.plan == nullptr || b.plan->kind != PlanKind::kPass;
+        return out;
+      });
+    };
+    const notify::KannelSendOptions kannel = config.sms.send;
+    auto send = [kannel](std::string_view to, std::string_view text) {
+      return notify::SendSmsViaKannel(kannel, to, text);
+    };
+    if (st = notify::SmsAlerts::Open(db.get(), config.sms.alerts, channels.get(), sms_opt_out.get(),
+                                     lookup, send, WallClock, &sms_alerts);
+        !st.ok()) {
+      std::fprintf(stderr, "ryuryo: sms: %s\n", st.message().c_str());
+      return 1;
+    }
+    sms_outbox.set_sms_sender([&sms_alerts](const Event& ev, uint32_t endpoint) {
+      return sms_alerts->Deliver(ev, endpoint);
+    });
+  }
   std::vector<notify::WebhookEndpoint> endpoints = config.webhooks;
   const bool enforce = radius != nullptr;
-  ledger.set_outbox_router([endpoints, enforce, &channels](const Event& ev) {
+  ledger.set_outbox_router([endpoints, enforce, &channels, &sms_alerts](const Event& ev) {
     std::vector<uint32_t> to = notify::RouteEvent(endpoints, ev);
     channels->Route(ev, &to);
+    if (sms_alerts) sms_alerts->Route(ev, &to);
     if (enforce) {
       for (uint32_t e : notify::RouteEnforcement(ev)) to.push_back(e);
     }
     return to;
   });
-  ledger.set_outbox_committed([&webhooks, &enforcement_outbox] {
+  ledger.set_outbox_committed([&webhooks, &enforcement_outbox, &sms_outbox] {
     webhooks.Poke();
     enforcement_outbox.Poke();
+    sms_outbox.Poke();
   });
   std::unique_ptr<api::Accounts> accounts;
   if (st = api::Accounts::Open(db.get(), config.auth.accounts, WallClock, &accounts); !st.ok()) {
@@ -310,6 +351,7 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
   ledger.Start();
   webhooks.Start();
   if (enforcer) enforcement_outbox.Start();
+  if (sms_alerts) sms_outbox.Start();
   if (radius) radius->Start();
   if (radius_auth) radius_auth->Start();
 
@@ -336,8 +378,9 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
   api_options.admin_token = token;
   api_options.version = RYURYO_VERSION;
   api_options.extra_metrics = [&webhooks, &radius, &radius_auth, &enforcer, &enforcement_outbox,
-                               &live] {
+                               &live, &sms_outbox, &sms_alerts] {
     return webhooks.MetricsText() + live.MetricsText() +
+           (sms_alerts ? sms_outbox.MetricsText() + sms_alerts->MetricsText() : std::string()) +
            (radius ? radius->MetricsText() : std::string()) +
            (radius_auth ? radius_auth->MetricsText() : std::string()) +
            (enforcer ? enforcement_outbox.MetricsText() + enforcer->MetricsText() : std::string());
@@ -373,6 +416,13 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
   api_options.sms.kannel_token = config.sms.kannel_token;
   api_options.sms.kannel_allow = config.sms.kannel_allow;
   api_options.sms.opt_out = sms_opt_out.get();
+  api_options.sms.default_country_code = config.sms.country_code;
+  if (sms_sending && config.sms.login_codes) {
+    const notify::KannelSendOptions kannel = config.sms.send;
+    api_options.sms.send_code = [kannel](std::string_view to, std::string_view text) {
+      return notify::SendSmsViaKannel(kannel, to, text);
+    };
+  }
   api::Api api(&ledger, api_options);
   api::HttpServerOptions http_options;
   http_options.address = host;
@@ -385,6 +435,7 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
     if (radius) radius->Stop();
     if (radius_auth) radius_auth->Stop();
     enforcement_outbox.Stop();
+    sms_outbox.Stop();
     ledger.Stop();
     webhooks.Stop();
     return 1;
@@ -420,6 +471,7 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
   ledger.Stop();
   live.Stop();  // after the ledger: its listener feeds the hub
   webhooks.Stop();
+  sms_outbox.Stop();
   return 0;
 }
 

@@ -72,6 +72,20 @@ class Reader {
 
 }  // namespace
 
+bool IsAlertEvent(EventType type) {
+  switch (type) {
+    case EventType::kThreshold:
+    case EventType::kPace:
+    case EventType::kExhausted:
+    case EventType::kThrottled:
+    case EventType::kBlocked:
+    case EventType::kRestored:
+      return true;
+    default:
+      return false;
+  }
+}
+
 const char* EventTypeName(EventType type) { return kNames[static_cast<int>(type)]; }
 
 bool ParseEventType(std::string_view text, EventType* type) {

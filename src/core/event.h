@@ -30,6 +30,9 @@ enum class EventType : uint8_t {
 inline constexpr int kEventTypeCount = 10;
 
 const char* EventTypeName(EventType type);
+// The alerts a subscriber is told of (webhook channels, SMS): kThreshold, kPace, kExhausted,
+// kThrottled, kBlocked, kRestored.
+bool IsAlertEvent(EventType type);
 bool ParseEventType(std::string_view text, EventType* type);
 
 struct Event {

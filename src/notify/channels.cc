@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "notify/http_client.h"
+#include "sms/msisdn.h"
+#include "sms/quiet_hours.h"
 
 namespace ryuryo::notify {
 
@@ -57,30 +59,20 @@ bool IsPrivateHost(const std::string& host) {
 std::string EncodeChannels(const std::vector<Channel>& list) {
   json arr = json::array();
   for (const Channel& c : list) {
-    arr.push_back({{"id", c.id},
-                   {"type", c.type},
-                   {"url", c.url},
-                   {"secret", c.secret},
-                   {"created_at", c.created_at}});
+    json j = {{"id", c.id}, {"type", c.type}, {"created_at", c.created_at}};
+    if (c.type == "sms") {
+      j["to"] = c.to;
+      if (!c.quiet_hours.empty()) j["quiet_hours"] = c.quiet_hours;
+    } else {
+      j["url"] = c.url;
+      j["secret"] = c.secret;
+    }
+    arr.push_back(std::move(j));
   }
   return arr.dump();
 }
 
 }  // namespace
-
-bool IsAlertEvent(EventType type) {
-  switch (type) {
-    case EventType::kThreshold:
-    case EventType::kPace:
-    case EventType::kExhausted:
-    case EventType::kThrottled:
-    case EventType::kBlocked:
-    case EventType::kRestored:
-      return true;
-    default:
-      return false;
-  }
-}
 
 ChannelRegistry::ChannelRegistry(store::Store* store, ChannelOptions options, Clock clock)
     : store_(store), options_(options), clock_(std::move(clock)) {}
@@ -103,6 +95,8 @@ Status ChannelRegistry::Open(store::Store* store, ChannelOptions options, Clock 
           c.type = j.value("type", "");
           c.url = j.value("url", "");
           c.secret = j.value("secret", "");
+          c.to = j.value("to", "");
+          c.quiet_hours = j.value("quiet_hours", "");
           c.created_at = j.value("created_at", Millis{0});
           r->line_of_[c.id] = line;
           r->next_id_ = std::max(r->next_id_, c.id + 1);
@@ -121,15 +115,38 @@ Status ChannelRegistry::Open(store::Store* store, ChannelOptions options, Clock 
   return Status::Ok();
 }
 
-Status ChannelRegistry::Check(const ChannelSpec& spec) const {
+Status ChannelRegistry::Check(const ChannelSpec& spec, std::string_view own_msisdn, bool any_number,
+                              ChannelSpec* out) const {
+  *out = spec;
   if (spec.type == "sms") {
-    return Status::InvalidArgument(
-        "type: SMS alerts are not available on this server (no SMS gateway is configured)");
+    if (!options_.sms_available) {
+      return Status::InvalidArgument(
+          "type: SMS alerts are not available on this server (no SMS gateway is configured)");
+    }
+    if (!spec.url.empty()) return Status::InvalidArgument("url: only for a webhook channel");
+    sms::QuietHours quiet;
+    RYURYO_RETURN_IF_ERROR(sms::ParseQuietHours(spec.quiet_hours, &quiet));
+    if (spec.to.empty()) {
+      if (own_msisdn.empty()) {
+        return Status::InvalidArgument("to: the line has no phone number; give one");
+      }
+      out->to = std::string(own_msisdn);
+      return Status::Ok();
+    }
+    RYURYO_RETURN_IF_ERROR(
+        sms::NormalizeMsisdn(spec.to, options_.default_country_code, &out->to).Prefixed("to"));
+    if (!any_number && out->to != own_msisdn) {
+      return Status::InvalidArgument("to: SMS alerts go to this line's own number only");
+    }
+    return Status::Ok();
   }
   if (spec.type != "webhook") {
     return Status::InvalidArgument("type: '" + spec.type + "' is not one of webhook, sms");
   }
   if (!spec.to.empty()) return Status::InvalidArgument("to: only for an sms channel");
+  if (!spec.quiet_hours.empty()) {
+    return Status::InvalidArgument("quiet_hours: only for an sms channel");
+  }
   Url url;
   RYURYO_RETURN_IF_ERROR(ParseUrl(spec.url, &url));
   if (!options_.allow_private_addresses && IsPrivateHost(url.host)) {
@@ -139,30 +156,36 @@ Status ChannelRegistry::Check(const ChannelSpec& spec) const {
   return Status::Ok();
 }
 
-Status ChannelRegistry::Set(const std::string& line, const std::vector<ChannelSpec>& specs,
-                            std::vector<Channel>* out) {
-  if (specs.size() > options_.per_line_max) {
+Status ChannelRegistry::Set(const std::string& line, const std::vector<ChannelSpec>& asked,
+                            std::vector<Channel>* out, std::string_view own_msisdn,
+                            bool any_number) {
+  if (asked.size() > options_.per_line_max) {
     return Status::InvalidArgument("channels: at most " + std::to_string(options_.per_line_max) +
                                    " per line");
   }
-  for (size_t i = 0; i < specs.size(); ++i) {
-    RYURYO_RETURN_IF_ERROR(Check(specs[i]).Prefixed("channels[" + std::to_string(i) + "]"));
+  std::vector<ChannelSpec> specs(asked.size());
+  for (size_t i = 0; i < asked.size(); ++i) {
+    RYURYO_RETURN_IF_ERROR(Check(asked[i], own_msisdn, any_number, &specs[i])
+                               .Prefixed("channels[" + std::to_string(i) + "]"));
   }
+  // The same destination: a webhook by its URL, an SMS channel by its number.
+  auto same_as = [](const ChannelSpec& spec) {
+    return [&spec](const Channel& c) {
+      return c.type == spec.type && (spec.type == "sms" ? c.to == spec.to : c.url == spec.url);
+    };
+  };
   std::lock_guard lock(mu_);
   const std::vector<Channel> old =
       by_line_.count(line) ? by_line_.at(line) : std::vector<Channel>{};
   std::vector<Channel> next;
   uint32_t next_id = next_id_;
   for (const ChannelSpec& spec : specs) {
-    auto same = std::find_if(old.begin(), old.end(), [&](const Channel& c) {
-      return c.type == spec.type && c.url == spec.url;
-    });
-    const bool listed = std::any_of(next.begin(), next.end(), [&](const Channel& c) {
-      return c.type == spec.type && c.url == spec.url;
-    });
+    auto same = std::find_if(old.begin(), old.end(), same_as(spec));
+    const bool listed = std::any_of(next.begin(), next.end(), same_as(spec));
     if (listed) continue;  // the same channel twice is one channel
     if (same != old.end()) {
       next.push_back(*same);
+      next.back().quiet_hours = spec.quiet_hours;  // a setting of the channel, not its identity
       continue;
     }
     if (next_id > kChannelIdMax) return Status::ResourceExhausted("channels: numbers used up");
@@ -171,7 +194,9 @@ Status ChannelRegistry::Set(const std::string& line, const std::vector<ChannelSp
     c.line = line;
     c.type = spec.type;
     c.url = spec.url;
-    c.secret = NewSecret();
+    c.to = spec.to;
+    c.quiet_hours = spec.quiet_hours;
+    if (spec.type == "webhook") c.secret = NewSecret();
     c.created_at = clock_();
     next.push_back(std::move(c));
   }
@@ -217,7 +242,17 @@ void ChannelRegistry::Route(const Event& ev, std::vector<uint32_t>* endpoints) c
   std::lock_guard lock(mu_);
   auto it = by_line_.find(ev.line);
   if (it == by_line_.end()) return;
-  for (const Channel& c : it->second) endpoints->push_back(kChannelEndpointBase + c.id);
+  for (const Channel& c : it->second) {
+    endpoints->push_back((c.type == "sms" ? kSmsEndpointBase : kChannelEndpointBase) + c.id);
+  }
+}
+
+bool ChannelRegistry::HasSmsChannel(const std::string& line) const {
+  std::lock_guard lock(mu_);
+  auto it = by_line_.find(line);
+  if (it == by_line_.end()) return false;
+  return std::any_of(it->second.begin(), it->second.end(),
+                     [](const Channel& c) { return c.type == "sms"; });
 }
 
 }  // namespace ryuryo::notify

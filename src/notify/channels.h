@@ -28,16 +28,21 @@
 
 namespace ryuryo::notify {
 
-// Outbox endpoints kChannelEndpointBase .. kEnforcementEndpoint-1 are subscribers' channels.
+// Outbox endpoints kChannelEndpointBase .. kEnforcementEndpoint-1 are subscribers' webhook
+// channels; kSmsEndpointBase + id their SMS channels, and kSmsEndpointBase itself the line's own
+// number (notify/sms_alerts.h).
 inline constexpr uint32_t kChannelEndpointBase = 0x4000'0000;
+inline constexpr uint32_t kSmsEndpointBase = 0xC000'0000;
 inline constexpr uint32_t kChannelIdMax = 0x3fff'ffff;
 
 struct Channel {
   uint32_t id = 0;
   std::string line;
-  std::string type;    // "webhook"
-  std::string url;     // webhook
-  std::string secret;  // webhook: signs the body (X-Ryuryo-Signature), shown to the subscriber
+  std::string type;         // "webhook" | "sms"
+  std::string url;          // webhook
+  std::string secret;       // webhook: signs the body (X-Ryuryo-Signature), shown to the subscriber
+  std::string to;           // sms: E.164 digits ("819012345678")
+  std::string quiet_hours;  // sms: "22:00-07:00", "off", or empty for the server's default
   Millis created_at = 0;
 };
 
@@ -45,18 +50,22 @@ struct Channel {
 struct ChannelSpec {
   std::string type;
   std::string url;
-  std::string to;  // sms: the number (SMS delivery is not available in this version)
+  std::string to;           // sms: the number, in any form sms/msisdn.h takes
+  std::string quiet_hours;  // sms: see sms/quiet_hours.h; empty: the server's default
 };
 
 struct ChannelOptions {
   size_t per_line_max = 5;
+  // SMS channels are accepted only when the server can send SMS ([sms] send_url).
+  bool sms_available = false;
+  std::string default_country_code = "81";  // for national numbers in `to`
   // Webhook URLs naming a loopback, private or link-local address literal (or "localhost") are
   // refused unless this is set: a subscriber must not make the server call into its own network.
   bool allow_private_addresses = false;
 };
 
-// The event types a channel receives.
-bool IsAlertEvent(EventType type);
+// The event types a channel receives (core/event.h).
+using ::ryuryo::IsAlertEvent;
 
 class ChannelRegistry {
  public:
@@ -64,17 +73,24 @@ class ChannelRegistry {
   static Status Open(store::Store* store, ChannelOptions options, Clock clock,
                      std::unique_ptr<ChannelRegistry>* out);
 
-  // Replaces the line's channels. Errors name the entry: "channels[1].url: ...".
+  // Replaces the line's channels. Errors name the entry: "channels[1]: url: ...". An SMS channel
+  // goes to `own_msisdn` (the line's number) when its `to` is empty; a `to` other than
+  // `own_msisdn` is refused unless `any_number` (an operator) is set, so that a subscriber cannot
+  // make the server text strangers.
   Status Set(const std::string& line, const std::vector<ChannelSpec>& specs,
-             std::vector<Channel>* out);
+             std::vector<Channel>* out, std::string_view own_msisdn = {}, bool any_number = false);
   std::vector<Channel> Of(const std::string& line) const;
   std::optional<Channel> Find(uint32_t id) const;
   // Appends the outbox endpoints of the event's line's channels (alert events only).
   void Route(const Event& ev, std::vector<uint32_t>* endpoints) const;
+  // Whether the line has an SMS channel.
+  bool HasSmsChannel(const std::string& line) const;
 
  private:
   ChannelRegistry(store::Store* store, ChannelOptions options, Clock clock);
-  Status Check(const ChannelSpec& spec) const;
+  // Checks `spec` and puts it in its stored form (an SMS number normalised) into *out.
+  Status Check(const ChannelSpec& spec, std::string_view own_msisdn, bool any_number,
+               ChannelSpec* out) const;
 
   store::Store* store_;
   ChannelOptions options_;

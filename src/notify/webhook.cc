@@ -35,8 +35,10 @@ WebhookDelivery::~WebhookDelivery() { Stop(); }
 void WebhookDelivery::Start() {
   if (thread_.joinable()) return;
   uint64_t dead = 0;
-  if (options_.lane != OutboxLane::kEnforcement && store_->CountDeadOutbox(&dead).ok()) {
-    webhooks_.dead.store(dead, std::memory_order_relaxed);
+  const bool shows_dead =
+      options_.lane == OutboxLane::kAll || options_.lane == OutboxLane::kWebhooks;
+  if (shows_dead && store_->CountDeadOutbox(&dead).ok()) {
+    counters_[kWebhook].dead.store(dead, std::memory_order_relaxed);
   }
   stopping_ = false;
   thread_ = std::thread([this] { Run(); });
@@ -72,20 +74,28 @@ void WebhookDelivery::Run() {
   }
 }
 
+WebhookDelivery::Kind WebhookDelivery::KindOf(uint32_t endpoint) {
+  if (endpoint >= kSmsEndpointBase) return kSms;
+  if (endpoint >= kEnforcementEndpoint) return kEnforcement;
+  return kWebhook;
+}
+
 bool WebhookDelivery::InLane(uint32_t endpoint) const {
   switch (options_.lane) {
     case OutboxLane::kAll:
       return true;
     case OutboxLane::kWebhooks:
-      return endpoint < kEnforcementEndpoint;
+      return KindOf(endpoint) == kWebhook;
     case OutboxLane::kEnforcement:
-      return endpoint >= kEnforcementEndpoint;
+      return KindOf(endpoint) == kEnforcement;
+    case OutboxLane::kSms:
+      return KindOf(endpoint) == kSms;
   }
   return false;
 }
 
 size_t WebhookDelivery::RunOnce() {
-  size_t pending_webhooks = 0, pending_enforcement = 0, delivered = 0, scanned = 0;
+  size_t pending[kKinds] = {}, delivered = 0, scanned = 0, quiet = 0;
   std::set<uint32_t> failing;  // endpoints that failed in this pass: not tried again in it
   std::vector<store::OutboxEntry> entries;
   std::optional<store::OutboxEntry> cursor;
@@ -103,9 +113,13 @@ size_t WebhookDelivery::RunOnce() {
     scanned += entries.size();
     for (store::OutboxEntry& e : entries) {
       if (e.dead || !InLane(e.endpoint)) continue;
-      size_t& pending = e.endpoint >= kEnforcementEndpoint ? pending_enforcement : pending_webhooks;
-      ++pending;
-      if (e.next_attempt_at > clock_() || failing.count(e.endpoint)) continue;
+      const Kind kind = KindOf(e.endpoint);
+      ++pending[kind];
+      const bool waits_quietly = kind == kSms && e.last_error.starts_with(kQuietHoursPrefix);
+      if (waits_quietly) ++quiet;
+      // Every SMS goes through the one gateway: one failure holds them all for this pass.
+      const uint32_t failing_key = kind == kSms ? kSmsEndpointBase : e.endpoint;
+      if (e.next_attempt_at > clock_() || failing.count(failing_key)) continue;
       {
         std::lock_guard lock(mu_);
         if (stopping_) {
@@ -114,13 +128,18 @@ size_t WebhookDelivery::RunOnce() {
         }
       }
       Outcome outcome = Deliver(e, &failing);
-      if (outcome != Outcome::kFailed) --pending;
+      if (outcome == Outcome::kDelivered || outcome == Outcome::kBuried) --pending[kind];
       if (outcome == Outcome::kDelivered) ++delivered;
+      if (waits_quietly != (outcome == Outcome::kDeferred)) {
+        waits_quietly ? --quiet : ++quiet;
+      }
     }
     if (entries.size() < options_.scan_entries_max) break;
   }
-  webhooks_.pending.store(pending_webhooks, std::memory_order_relaxed);
-  enforcement_counters_.pending.store(pending_enforcement, std::memory_order_relaxed);
+  for (int k = 0; k < kKinds; ++k) {
+    counters_[k].pending.store(pending[k], std::memory_order_relaxed);
+  }
+  sms_quiet_.store(quiet, std::memory_order_relaxed);
   return delivered;
 }
 
@@ -165,6 +184,36 @@ bool WebhookDelivery::SendWebhook(const store::OutboxEntry& e, const std::string
   return true;
 }
 
+bool WebhookDelivery::SendSms(const store::OutboxEntry& e, const std::string& body,
+                              std::string* error, int64_t* defer_ms) {
+  if (!sms_) {
+    *error = "SMS sending is not configured";
+    return false;
+  }
+  Event ev;
+  Status st = ParseEventJson(body, &ev);
+  if (!st.ok()) {
+    *error = "stored event: " + st.message();
+    return false;
+  }
+  SmsResult r = sms_(ev, e.endpoint);
+  switch (r.outcome) {
+    case SmsOutcome::kSent:
+      return true;
+    case SmsOutcome::kDropped:
+      spdlog::info("sms: alert {} for line {} dropped: {}", ev.Id(), ev.line, r.detail);
+      return true;
+    case SmsOutcome::kDeferred:
+      *defer_ms = std::max<int64_t>(1, std::min(r.defer_ms, options_.sms_recheck_ms));
+      *error = r.detail;
+      return false;
+    case SmsOutcome::kFailed:
+      break;
+  }
+  *error = r.detail.empty() ? "not sent" : r.detail;
+  return false;
+}
+
 bool WebhookDelivery::SendEnforcement(const std::string& body, std::string* error) {
   if (!enforcement_) {
     *error = "enforcement is not configured";
@@ -181,22 +230,39 @@ bool WebhookDelivery::SendEnforcement(const std::string& body, std::string* erro
 
 WebhookDelivery::Outcome WebhookDelivery::Deliver(store::OutboxEntry& e,
                                                   std::set<uint32_t>* failing) {
-  const bool enforcement = e.endpoint >= kEnforcementEndpoint;
-  Counters& counters = enforcement ? enforcement_counters_ : webhooks_;
-  const char* what = enforcement ? "enforcement" : "webhooks";
+  const Kind kind = KindOf(e.endpoint);
+  Counters& counters = counters_[kind];
+  static const char* kWhat[kKinds] = {"webhooks", "enforcement", "sms"};
+  const char* what = kWhat[kind];
   std::string body;
   Status st = store_->ReadEvent(e.event_seq, &body);
   std::string error;
+  int64_t defer_ms = 0;
+  bool done = false;
   if (!st.ok()) {
     error = st.ToString();
-  } else if (enforcement ? SendEnforcement(body, &error) : SendWebhook(e, body, &error)) {
+  } else if (kind == kEnforcement) {
+    done = SendEnforcement(body, &error);
+  } else if (kind == kSms) {
+    done = SendSms(e, body, &error, &defer_ms);
+  } else {
+    done = SendWebhook(e, body, &error);
+  }
+  if (done) {
     st = store_->DeleteOutbox(e);
     if (!st.ok()) spdlog::error("{}: {}", what, st.ToString());
     counters.delivered.fetch_add(1, std::memory_order_relaxed);
     return Outcome::kDelivered;
   }
+  if (defer_ms > 0) {  // waiting is not failing: no attempt counted, no backoff
+    e.next_attempt_at = clock_() + defer_ms;
+    e.last_error = error;
+    st = store_->UpdateOutbox(e);
+    if (!st.ok()) spdlog::error("{}: {}", what, st.ToString());
+    return Outcome::kDeferred;
+  }
   if (error.empty()) error = "failed";
-  failing->insert(e.endpoint);
+  failing->insert(kind == kSms ? kSmsEndpointBase : e.endpoint);
   counters.failed_attempts.fetch_add(1, std::memory_order_relaxed);
   e.attempts += 1;
   e.last_error = error;
@@ -231,27 +297,42 @@ std::string WebhookDelivery::MetricsText() const {
     out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
            name + " " + std::to_string(v) + "\n";
   };
-  if (options_.lane != OutboxLane::kEnforcement) {
+  auto shows = [&](OutboxLane lane) {
+    return options_.lane == OutboxLane::kAll || options_.lane == lane;
+  };
+  if (shows(OutboxLane::kWebhooks)) {
+    const Counters& c = counters_[kWebhook];
     metric("ryuryo_webhooks_delivered_total", "Webhook deliveries answered 2xx.", "counter",
-           webhooks_.delivered.load());
+           c.delivered.load());
     metric("ryuryo_webhooks_failed_attempts_total", "Webhook attempts that failed.", "counter",
-           webhooks_.failed_attempts.load());
+           c.failed_attempts.load());
     metric("ryuryo_webhooks_dead_total", "Webhook deliveries given up (kept in the store).",
-           "counter", webhooks_.dead.load());
-    metric("ryuryo_webhooks_pending", "Webhook deliveries waiting.", "gauge",
-           webhooks_.pending.load());
+           "counter", c.dead.load());
+    metric("ryuryo_webhooks_pending", "Webhook deliveries waiting.", "gauge", c.pending.load());
   }
-  if (options_.lane != OutboxLane::kWebhooks) {
+  if (shows(OutboxLane::kEnforcement)) {
+    const Counters& c = counters_[kEnforcement];
     metric("ryuryo_enforcement_outbox_delivered_total",
            "Events whose every session answered the CoA or Disconnect.", "counter",
-           enforcement_counters_.delivered.load());
+           c.delivered.load());
     metric("ryuryo_enforcement_outbox_failed_attempts_total",
            "Enforcement attempts with a session that did not answer.", "counter",
-           enforcement_counters_.failed_attempts.load());
+           c.failed_attempts.load());
     metric("ryuryo_enforcement_outbox_dead_total", "Enforcement of events given up.", "counter",
-           enforcement_counters_.dead.load());
+           c.dead.load());
     metric("ryuryo_enforcement_outbox_pending", "Events waiting for enforcement.", "gauge",
-           enforcement_counters_.pending.load());
+           c.pending.load());
+  }
+  if (shows(OutboxLane::kSms)) {
+    const Counters& c = counters_[kSms];
+    metric("ryuryo_sms_outbox_done_total", "Alert SMS entries done with (sent or dropped).",
+           "counter", c.delivered.load());
+    metric("ryuryo_sms_outbox_failed_attempts_total", "Alert SMS attempts the gateway refused.",
+           "counter", c.failed_attempts.load());
+    metric("ryuryo_sms_outbox_dead_total", "Alert SMS given up.", "counter", c.dead.load());
+    metric("ryuryo_sms_outbox_pending", "Alert SMS waiting.", "gauge", c.pending.load());
+    metric("ryuryo_sms_outbox_quiet", "Alert SMS found waiting for quiet hours to end.", "gauge",
+           sms_quiet_.load());
   }
   return out;
 }

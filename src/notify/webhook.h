@@ -16,7 +16,14 @@
 // Entries whose endpoint index is from kChannelEndpointBase up to kEnforcementEndpoint go to a
 // subscriber's own webhook channel (notify/channels.h), signed with that channel's secret.
 //
-// Entries whose endpoint index is kEnforcementEndpoint or above (notify/enforcement.h) are not
+// Entries whose endpoint index is kSmsEndpointBase or above are alert SMS (notify/sms_alerts.h):
+// their event goes to the SMS sender, which may also drop an entry (it is deleted unsent) or
+// defer it (quiet hours: it waits, rescheduled without counting an attempt, and is looked at
+// again at least every `sms_recheck_ms`, so a changed setting applies). SMS has its own lane and
+// metrics (ryuryo_sms_outbox_*), so a slow SMS gateway never delays webhooks.
+//
+// Entries whose endpoint index is from kEnforcementEndpoint below kSmsEndpointBase
+// (notify/enforcement.h) are not
 // webhooks: their event is handed to the enforcement sender (Enforcer::Deliver) instead of being
 // POSTed, with the same retries, backoff, giving up and persistence; a sender that returns false
 // counts as a failed attempt. Enforcement waits for NASes (seconds when one does not answer), so
@@ -35,6 +42,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -55,10 +63,26 @@ struct WebhookEndpoint {
 std::vector<uint32_t> RouteEvent(const std::vector<WebhookEndpoint>& endpoints, const Event& ev);
 
 // Which outbox entries a worker delivers.
-enum class OutboxLane : uint8_t { kAll, kWebhooks, kEnforcement };
+enum class OutboxLane : uint8_t { kAll, kWebhooks, kEnforcement, kSms };
 
 // Delivers one event to enforcement; false (with `error` set) to retry it later.
 using EnforcementSender = std::function<bool(const Event& event, std::string* error)>;
+
+// What became of one alert SMS.
+enum class SmsOutcome : uint8_t {
+  kSent,      // accepted by the gateway: the entry is deleted
+  kDropped,   // never to be sent (STOP, cap, channel removed, ...): the entry is deleted
+  kDeferred,  // not now (quiet hours): the entry waits `defer_ms`, no attempt counted
+  kFailed,    // the gateway did not take it: retried with backoff
+};
+struct SmsResult {
+  SmsOutcome outcome = SmsOutcome::kFailed;
+  std::string detail;    // why (for logs)
+  int64_t defer_ms = 0;  // kDeferred
+};
+using SmsSender = std::function<SmsResult(const Event& event, uint32_t endpoint)>;
+// The detail of a deferral for quiet hours starts with this (counted in ryuryo_sms_outbox_quiet).
+inline constexpr std::string_view kQuietHoursPrefix = "quiet hours";
 
 struct WebhookOptions {
   OutboxLane lane = OutboxLane::kAll;
@@ -69,6 +93,7 @@ struct WebhookOptions {
   int64_t give_up_after_ms = 3 * 24 * 3600 * 1000LL;
   size_t scan_entries_max = 4096;              // outbox entries read at a time
   size_t scan_entries_per_pass_max = 1 << 20;  // outbox entries looked at per pass, at most
+  int64_t sms_recheck_ms = 60 * 1000;          // a deferred SMS is looked at again this often
 };
 
 class WebhookDelivery {
@@ -79,6 +104,8 @@ class WebhookDelivery {
   ~WebhookDelivery();
   // Where enforcement entries go; set before Start(). Without one they fail and back off.
   void set_enforcement_sender(EnforcementSender sender) { enforcement_ = std::move(sender); }
+  // Where alert SMS entries go; set before Start(). Without one they fail and back off.
+  void set_sms_sender(SmsSender sender) { sms_ = std::move(sender); }
   // Subscribers' channels (endpoints from kChannelEndpointBase); set before Start(). An entry for
   // a channel that no longer exists, or for an event of another line, is dropped unsent.
   void set_channels(const ChannelRegistry* channels) { channels_ = channels; }
@@ -93,7 +120,9 @@ class WebhookDelivery {
   std::string MetricsText() const;
 
  private:
-  enum class Outcome { kDelivered, kFailed, kBuried };
+  enum class Outcome { kDelivered, kFailed, kBuried, kDeferred };
+  enum Kind { kWebhook, kEnforcement, kSms, kKinds };
+  static Kind KindOf(uint32_t endpoint);
   // Counters of one kind of entry (webhooks, enforcement).
   struct Counters {
     std::atomic<uint64_t> delivered{0};
@@ -105,6 +134,9 @@ class WebhookDelivery {
   // One attempt at sending: true when delivered; else `error` says why.
   bool SendWebhook(const store::OutboxEntry& e, const std::string& body, std::string* error);
   bool SendEnforcement(const std::string& body, std::string* error);
+  // An alert SMS: true when sent or dropped; *defer_ms > 0 when it waits.
+  bool SendSms(const store::OutboxEntry& e, const std::string& body, std::string* error,
+               int64_t* defer_ms);
   void Run();
   // One attempt at one entry; a failure puts its endpoint in `failing` and reschedules it.
   Outcome Deliver(store::OutboxEntry& e, std::set<uint32_t>* failing);
@@ -118,9 +150,10 @@ class WebhookDelivery {
   bool poked_ = false;
   std::thread thread_;
   EnforcementSender enforcement_;
+  SmsSender sms_;
   const ChannelRegistry* channels_ = nullptr;
-  Counters webhooks_;
-  Counters enforcement_counters_;
+  Counters counters_[kKinds];           // webhook, enforcement, sms
+  std::atomic<uint64_t> sms_quiet_{0};  // SMS entries waiting for quiet hours to end
 };
 
 }  // namespace ryuryo::notify

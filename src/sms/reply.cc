@@ -24,18 +24,8 @@ bool HasKana(std::string_view text) {
   return false;
 }
 
-std::string Two(int v) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%02d", v);
-  return buf;
-}
-
-// "12/04"
-std::string Date(const LocalStamp& s) { return Two(s.month) + "/" + Two(s.day); }
-// "12/04 00:00"
-std::string DateTime(const LocalStamp& s) {
-  return Date(s) + " " + Two(s.hour) + ":" + Two(s.minute);
-}
+std::string Date(const LocalStamp& s) { return FormatStampDate(s); }
+std::string DateTime(const LocalStamp& s) { return FormatStampDateTime(s); }
 
 std::string Help(Language lang) {
   switch (lang) {
@@ -168,6 +158,34 @@ std::string StopStart(Language lang, bool stop) {
 
 }  // namespace
 
+std::string FormatStampDate(const LocalStamp& s) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%02d/%02d", s.month, s.day);
+  return buf;
+}
+
+std::string FormatStampTime(const LocalStamp& s) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%02d:%02d", s.hour, s.minute);
+  return buf;
+}
+
+std::string FormatStampDateTime(const LocalStamp& s) {
+  return FormatStampDate(s) + " " + FormatStampTime(s);
+}
+
+LocalStamp LocalStampAt(const Zone& zone, Millis at) {
+  LocalStamp s;
+  const LocalDate d = zone.DateAt(at);
+  s.month = d.month;
+  s.day = d.day;
+  const int64_t secs = at / 1000 + zone.OffsetSecondsAt(at);
+  const int64_t of_day = ((secs % 86400) + 86400) % 86400;
+  s.hour = static_cast<int>(of_day / 3600);
+  s.minute = static_cast<int>(of_day % 3600 / 60);
+  return s;
+}
+
 Language ReplyLanguage(std::string_view line_locale, const ParsedKeyword& kw,
                        std::string_view text) {
   const Language line = LocaleLanguage(line_locale);
@@ -213,6 +231,19 @@ std::string UnknownSenderReply(Language lang) {
       return "This number is not registered for data usage info.";
     default:
       return "この番号はデータ残量サービスに登録されていません。";
+  }
+}
+
+std::string LoginCodeText(Language lang, std::string_view code, int valid_minutes) {
+  const std::string c(code), m = std::to_string(valid_minutes);
+  switch (lang) {
+    case Language::kZh:
+      return "[流量] 登录验证码：" + c + "（" + m + "分钟内有效）。请勿告诉他人。";
+    case Language::kEn:
+      return "[ryuryo] Your sign-in code: " + c + " (valid " + m +
+             " min). Never share it; we will not ask for it.";
+    default:
+      return "[流量] ログインコード：" + c + "（" + m + "分間有効）。他人に教えないでください。";
   }
 }
 

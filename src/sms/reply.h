@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/timeutil.h"
 #include "sms/keywords.h"
 
 namespace ryuryo::sms {
@@ -32,6 +33,13 @@ struct LocalStamp {
   int hour = 0;
   int minute = 0;
 };
+
+// The local date and time of instant `at` in `zone`.
+LocalStamp LocalStampAt(const Zone& zone, Millis at);
+// "12/04", "23:12" and "12/04 23:12", as every SMS text writes them.
+std::string FormatStampDate(const LocalStamp& s);
+std::string FormatStampTime(const LocalStamp& s);
+std::string FormatStampDateTime(const LocalStamp& s);
 
 struct TopupFact {
   uint64_t quota_bytes = 0;
@@ -65,6 +73,9 @@ std::string ReplyText(Keyword kind, Language lang, const UsageFacts& facts);
 
 // The short reply to a number that is not a line's.
 std::string UnknownSenderReply(Language lang);
+
+// The SMS carrying a dashboard sign-in code (one segment).
+std::string LoginCodeText(Language lang, std::string_view code, int valid_minutes);
 
 // "1.23 GB", "850 MB", "3 GB", "0 MB" (SI units, at most 3 significant digits, trailing zeros
 // dropped).

@@ -132,5 +132,15 @@ TEST(SenderLimiterTest, LimitsPerSenderPerWindow) {
   EXPECT_LE(l.size(), 3u);
 }
 
+TEST(ReplyTest, LoginCodeFitsOneSegmentInEveryLanguage) {
+  for (Language lang : {Language::kJa, Language::kZh, Language::kEn}) {
+    const std::string text = LoginCodeText(lang, "042917", 5);
+    EXPECT_NE(text.find("042917"), std::string::npos) << text;
+    EXPECT_NE(text.find('5'), std::string::npos) << text;
+    EXPECT_EQ(SegmentsFor(text), 1u) << text;
+  }
+  EXPECT_EQ(EncodingFor(LoginCodeText(Language::kEn, "000000", 5)), SmsEncoding::kGsm7);
+}
+
 }  // namespace
 }  // namespace ryuryo::sms
