@@ -9,7 +9,8 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libhowardhinnant-date-dev tzdata libboost-dev libssl-dev
   libxxhash-dev libsodium-dev libgtest-dev libgmock-dev libbenchmark-dev
   python3 curl wrk freeradius-utils freeradius sqlite3 kannel kannel-extras
-  chromium
+  # the dashboard's browser tests and screenshots; CJK glyphs for the ja / zh pages
+  chromium fonts-noto-cjk
 )
 
 missing=()
