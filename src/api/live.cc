@@ -65,7 +65,31 @@ struct LiveHub::Impl : std::enable_shared_from_this<Impl> {
   struct WatchedLine {
     std::vector<uint64_t> subscribers;
     int64_t usage_sent_ms = INT64_MIN;  // the last usage message (not counting first ones)
-    bool dirty = false;                 // in dirty_
+    bool dirty = false;                 // in dirty
+
+    // When its next usage message may go out: at once if none went out yet.
+    int64_t due_ms(int64_t coalesce_ms) const {
+      return usage_sent_ms == INT64_MIN ? INT64_MIN : usage_sent_ms + coalesce_ms;
+    }
+  };
+  // An entry of the dirty heap: a line, when it is due, and the order it was marked in (ties go
+  // in that order).
+  struct DirtyLine {
+    int64_t due_ms;
+    uint64_t order;
+    std::string line;
+  };
+  // Heap order: the earliest due at the front.
+  struct DueLater {
+    bool operator()(const DirtyLine& a, const DirtyLine& b) const {
+      return a.due_ms != b.due_ms ? a.due_ms > b.due_ms : a.order > b.order;
+    }
+  };
+  // An event waiting for the hub's thread: of `line`, or of `pool` (then for every member).
+  struct PendingEvent {
+    std::string line;
+    std::string pool;
+    std::string json;
   };
   // A subscriber as a pass sees it, to send to outside the lock.
   struct Target {
@@ -73,7 +97,8 @@ struct LiveHub::Impl : std::enable_shared_from_this<Impl> {
     std::shared_ptr<HttpStream> stream;
   };
 
-  Impl(LiveHubOptions o, Render r) : options(o), render(std::move(r)) {}
+  Impl(LiveHubOptions o, Render r, Members m)
+      : options(std::move(o)), render(std::move(r)), members(std::move(m)) {}
 
   // Removes a subscriber; its stream is handed to *released (to be dropped outside the lock).
   void RemoveLocked(uint64_t id, std::vector<std::shared_ptr<HttpStream>>* released) {
@@ -105,7 +130,7 @@ struct LiveHub::Impl : std::enable_shared_from_this<Impl> {
     std::unique_lock lock(mu);
     while (!stopping) {
       lock.unlock();
-      const int64_t now_ms = SteadyNowMs();
+      const int64_t now_ms = options.clock ? options.clock() : SteadyNowMs();
       const int64_t next_ms = RunOnce(now_ms);
       lock.lock();
       if (stopping) break;
@@ -131,18 +156,26 @@ struct LiveHub::Impl : std::enable_shared_from_this<Impl> {
 
   const LiveHubOptions options;
   const Render render;
+  const Members members;
 
   mutable std::mutex mu;
   std::condition_variable cv;
-  std::unordered_map<uint64_t, Subscriber> subscribers;     // guarded by mu
-  std::unordered_map<std::string, WatchedLine> lines;       // guarded by mu; only watched lines
-  std::vector<std::string> dirty;                           // guarded by mu; each line once
-  std::vector<uint64_t> new_subscribers;                    // guarded by mu; first usage not sent
-  std::vector<std::pair<std::string, std::string>> events;  // guarded by mu; (line, json)
-  uint64_t next_id = 1;                                     // guarded by mu
+  std::unordered_map<uint64_t, Subscriber> subscribers;  // guarded by mu
+  std::unordered_map<std::string, WatchedLine> lines;    // guarded by mu; only watched lines
+  // Guarded by mu: the lines marked dirty, a heap by due time (DueLater). A line whose dirty
+  // flag is set has exactly one entry with its true due time; stale entries (of a line unwatched
+  // since, or watched anew) are skipped when they come up.
+  std::vector<DirtyLine> dirty;
+  uint64_t dirty_order = 0;               // guarded by mu
+  std::vector<uint64_t> new_subscribers;  // guarded by mu; first usage not sent
+  std::vector<PendingEvent> events;       // guarded by mu
+  uint64_t next_id = 1;                   // guarded by mu
   int64_t next_heartbeat_ms = INT64_MIN;  // guarded by mu; INT64_MIN: set by the first pass
-  bool wake = false;                      // guarded by mu; work that is due at once
-  bool stopping = false;                  // guarded by mu
+  // Guarded by mu: when the last pass said the next one is due (the thread sleeps until then
+  // unless woken). INT64_MIN before the first pass, which comes at once.
+  int64_t planned_pass_ms = INT64_MIN;
+  bool wake = false;      // guarded by mu; work that is due at once
+  bool stopping = false;  // guarded by mu
   std::thread thread;
 
   std::atomic<size_t> open_streams{0};
@@ -158,6 +191,27 @@ int64_t LiveHub::Impl::RunOnce(int64_t now_ms) {
     std::string line;
     std::vector<Target> targets;
   };
+  // The events, taken first: a pool's members are looked up without the lock (Members reads the
+  // meter), once per pool per pass. Work that comes after this wakes the thread again.
+  std::vector<PendingEvent> taken_events;
+  {
+    std::lock_guard lock(mu);
+    wake = false;
+    taken_events.swap(events);
+  }
+  std::unordered_map<std::string, std::vector<std::string>> pool_members;
+  if (members) {
+    for (const PendingEvent& e : taken_events) {
+      if (e.pool.empty() || pool_members.count(e.pool) != 0) continue;
+      std::vector<std::string> ids;
+      try {
+        ids = members(e.pool);
+      } catch (...) {  // then the event goes to its line's subscribers only
+      }
+      pool_members.emplace(e.pool, std::move(ids));
+    }
+  }
+
   std::vector<std::pair<std::string, std::vector<Target>>> event_sends;  // message, targets
   std::vector<std::pair<Target, std::vector<std::string>>> first_usage;
   std::vector<LineTargets> usage;
@@ -165,7 +219,6 @@ int64_t LiveHub::Impl::RunOnce(int64_t now_ms) {
   int64_t next_ms;
   {
     std::lock_guard lock(mu);
-    wake = false;
     if (next_heartbeat_ms == INT64_MIN)
       next_heartbeat_ms = now_ms + options.heartbeat_seconds * 1000;
     auto targets_of = [&](const WatchedLine& watched, bool skip_new) {
@@ -178,36 +231,53 @@ int64_t LiveHub::Impl::RunOnce(int64_t now_ms) {
       }
       return targets;
     };
-    for (auto& [line, json] : events) {
-      auto watched = lines.find(line);
-      if (watched == lines.end()) continue;
-      event_sends.emplace_back(SseMessage("event", json), targets_of(watched->second, false));
+    std::vector<uint64_t> event_ids;  // the subscribers of one event, each once
+    for (PendingEvent& e : taken_events) {
+      event_ids.clear();
+      auto add_line = [&](const std::string& line) {
+        auto watched = lines.find(line);
+        if (watched == lines.end()) return;
+        const std::vector<uint64_t>& ids = watched->second.subscribers;
+        event_ids.insert(event_ids.end(), ids.begin(), ids.end());
+      };
+      add_line(e.line);
+      if (!e.pool.empty()) {
+        auto found = pool_members.find(e.pool);
+        if (found != pool_members.end()) {
+          for (const std::string& member : found->second) add_line(member);
+        }
+        std::sort(event_ids.begin(), event_ids.end());
+        event_ids.erase(std::unique(event_ids.begin(), event_ids.end()), event_ids.end());
+      }
+      if (event_ids.empty()) continue;
+      std::vector<Target> targets;
+      targets.reserve(event_ids.size());
+      for (uint64_t id : event_ids) targets.push_back({id, subscribers.at(id).stream});
+      event_sends.emplace_back(SseMessage("event", e.json), std::move(targets));
     }
-    events.clear();
     if (now_ms >= next_heartbeat_ms) {
       ping.reserve(subscribers.size());
       for (const auto& [id, sub] : subscribers) ping.push_back({id, sub.stream});
       next_heartbeat_ms = now_ms + options.heartbeat_seconds * 1000;
     }
     next_ms = next_heartbeat_ms;
-    std::vector<std::string> still_dirty;
-    for (std::string& line : dirty) {
-      auto watched = lines.find(line);
+    // The dirty lines that are due, earliest first.
+    while (!dirty.empty() && dirty.front().due_ms <= now_ms) {
+      std::pop_heap(dirty.begin(), dirty.end(), DueLater{});
+      DirtyLine entry = std::move(dirty.back());
+      dirty.pop_back();
+      auto watched = lines.find(entry.line);
       if (watched == lines.end()) continue;  // nobody watches it any more
       WatchedLine& w = watched->second;
-      // A stale entry: the line was unwatched, watched again and marked anew (it is in dirty
-      // twice; the other entry counts).
-      if (!w.dirty) continue;
-      if (w.usage_sent_ms != INT64_MIN && now_ms - w.usage_sent_ms < options.coalesce_ms) {
-        next_ms = std::min(next_ms, w.usage_sent_ms + options.coalesce_ms);
-        still_dirty.push_back(std::move(line));
-        continue;
-      }
+      // A stale entry: the line was unwatched, watched again and marked anew (its own entry
+      // counts).
+      if (!w.dirty || w.due_ms(options.coalesce_ms) > now_ms) continue;
       w.dirty = false;
       w.usage_sent_ms = now_ms;
-      usage.push_back({std::move(line), targets_of(w, true)});
+      usage.push_back({std::move(entry.line), targets_of(w, true)});
     }
-    dirty = std::move(still_dirty);
+    if (!dirty.empty()) next_ms = std::min(next_ms, dirty.front().due_ms);
+    planned_pass_ms = next_ms;
     for (uint64_t id : new_subscribers) {
       auto found = subscribers.find(id);
       if (found == subscribers.end()) continue;
@@ -252,8 +322,8 @@ int64_t LiveHub::Impl::RunOnce(int64_t now_ms) {
   return next_ms;
 }
 
-LiveHub::LiveHub(LiveHubOptions options, Render render)
-    : impl_(std::make_shared<Impl>(options, std::move(render))) {}
+LiveHub::LiveHub(LiveHubOptions options, Render render, Members members)
+    : impl_(std::make_shared<Impl>(std::move(options), std::move(render), std::move(members))) {}
 
 LiveHub::~LiveHub() { Stop(); }
 
@@ -327,23 +397,26 @@ void LiveHub::Unsubscribe(uint64_t subscriber_id) { impl_->Remove({subscriber_id
 
 void LiveHub::LinesChanged(const std::vector<std::string>& line_ids) {
   if (impl_->open_streams.load(std::memory_order_relaxed) == 0) return;
-  bool wake = false;
+  bool notify = false;
   {
     std::lock_guard lock(impl_->mu);
-    const bool was_clean = impl_->dirty.empty();
     for (const std::string& line : line_ids) {
       auto watched = impl_->lines.find(line);
       if (watched == impl_->lines.end() || watched->second.dirty) continue;
       watched->second.dirty = true;
-      impl_->dirty.push_back(line);
-    }
-    // The thread sleeps until the next heartbeat or due line: the first dirty line wakes it.
-    if (was_clean && !impl_->dirty.empty()) {
-      impl_->wake = true;
-      wake = true;
+      const int64_t due_ms = watched->second.due_ms(impl_->options.coalesce_ms);
+      impl_->dirty.push_back({due_ms, impl_->dirty_order++, line});
+      std::push_heap(impl_->dirty.begin(), impl_->dirty.end(), Impl::DueLater{});
+      // The thread sleeps until the pass it planned (the next heartbeat or due line): a line due
+      // before that wakes it. Not one due later, nor while a wake-up is pending: under steady
+      // load most commits wake nobody.
+      if (!impl_->wake && due_ms < impl_->planned_pass_ms) {
+        impl_->wake = true;
+        notify = true;
+      }
     }
   }
-  if (wake) impl_->cv.notify_all();
+  if (notify) impl_->cv.notify_all();
 }
 
 void LiveHub::PublishEvent(const std::string& line_id, std::string event_json) {
@@ -355,7 +428,26 @@ void LiveHub::PublishEvent(const std::string& line_id, std::string event_json) {
       impl_->events_dropped.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    impl_->events.emplace_back(line_id, std::move(event_json));
+    impl_->events.push_back({line_id, std::string(), std::move(event_json)});
+    impl_->wake = true;
+  }
+  impl_->cv.notify_all();
+}
+
+void LiveHub::PublishPoolEvent(const std::string& pool_id, const std::string& line_id,
+                               std::string event_json) {
+  if (impl_->open_streams.load(std::memory_order_relaxed) == 0) return;
+  if (pool_id.empty() || !impl_->members) {
+    if (!line_id.empty()) PublishEvent(line_id, std::move(event_json));
+    return;
+  }
+  {
+    std::lock_guard lock(impl_->mu);
+    if (impl_->events.size() >= impl_->options.events_queued_max) {
+      impl_->events_dropped.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    impl_->events.push_back({line_id, pool_id, std::move(event_json)});
     impl_->wake = true;
   }
   impl_->cv.notify_all();

@@ -1,14 +1,17 @@
 // LiveHub: fans out per-line updates to server-sent-event streams (the dashboard's live view).
 //
 // A subscriber is a stream (HttpStream) and the line ids it watches. The ledger's committer tells
-// the hub which lines changed (LinesChanged) and which events a batch raised (PublishEvent); the
-// hub's thread turns that into messages on the streams:
+// the hub which lines changed (LinesChanged; for a pool's balance, every member) and which events
+// a batch raised (PublishEvent, PublishPoolEvent); the hub's thread turns that into messages on
+// the streams:
 //
 //   retry: 3000                                          once, at Subscribe
 //   event: usage\ndata: {"line":"<id>","usage":<json>}   at once for each line of a new
 //                                                        subscriber; then when the line changed, at
 //                                                        most once per line per coalesce_ms
-//   event: event\ndata: <event json>                     for each event of a watched line
+//   event: event\ndata: <event json>                     for each event of a watched line, or
+//                                                        of a pool with a watched member (once
+//                                                        a stream)
 //   : ping                                               every heartbeat_seconds, to every stream
 //
 // (each message ends with a blank line). A line's usage is rendered ONCE per pass, by the Render
@@ -20,13 +23,18 @@
 // The hub holds a reference to each subscriber's stream; dropping it closes the stream unless
 // someone else holds one.
 //
-// Thread-safety: every method may be called from any thread. LinesChanged() and PublishEvent()
+// Thread-safety: every method may be called from any thread. LinesChanged() and Publish*Event()
 // are meant for the ledger's committer thread: they take the hub's mutex for a few hash lookups
 // and return; they never render and never send. Render runs on the hub's thread without the
-// hub's mutex held. Sends never block (HttpStream::Send only queues).
+// hub's mutex held (Members too). Sends never block (HttpStream::Send only queues).
 //
-// Time: the thread started by Start() reads a monotonic clock. Tests may instead drive the hub
-// with RunOnce(now_ms) and a clock of their own (then never call Start()).
+// Wake-ups: the thread sleeps until its next pass is due (the next heartbeat or the earliest
+// due dirty line). LinesChanged wakes it only for a line due before that, so that a change
+// reaches its clients as soon as the line's window allows, without a wake-up per commit.
+//
+// Time: the thread started by Start() reads a monotonic clock (LiveHubOptions::clock). Tests may
+// give it a clock of their own, or drive the hub with RunOnce(now_ms) instead (then never call
+// Start()).
 #pragma once
 
 #include <cstdint>
@@ -48,6 +56,9 @@ struct LiveHubOptions {
   int64_t heartbeat_seconds = 15;     // ": ping" to every stream
   size_t events_queued_max = 10000;   // events waiting for the hub's thread; beyond, dropped
   int64_t retry_ms = 3000;            // the EventSource reconnection delay ("retry:")
+  // The clock of the thread started by Start(): milliseconds of a monotonic clock. Empty: the
+  // steady clock. Tests set one of their own to control what the thread sees as now.
+  std::function<int64_t()> clock;
 };
 
 class LiveHub {
@@ -55,8 +66,12 @@ class LiveHub {
   // The usage JSON of a line (one JSON value, e.g. the body of GET /v1/lines/{id}/usage), or ""
   // when the line does not exist. Called on the hub's thread.
   using Render = std::function<std::string(const std::string& line_id)>;
+  // The ids of a pool's member lines ({} when the pool does not exist). Called on the hub's
+  // thread, at most once per pool per pass that has events of that pool.
+  using Members = std::function<std::vector<std::string>(const std::string& pool_id)>;
 
-  LiveHub(LiveHubOptions options, Render render);
+  // Without `members`, an event of a pool goes to the subscribers of its line only.
+  LiveHub(LiveHubOptions options, Render render, Members members = nullptr);
   // Calls Stop().
   ~LiveHub();
   LiveHub(const LiveHub&) = delete;
@@ -83,6 +98,11 @@ class LiveHub {
   // An event of `line_id` (Event::ToJson) for that line's subscribers. Cheap: queues it if the
   // line is watched (at most events_queued_max wait; more are dropped and counted).
   void PublishEvent(const std::string& line_id, std::string event_json);
+  // An event of a pool's balance (Event::pool; `line_id` is the member that raised it, or
+  // empty): for the subscribers of every member line, each subscriber once. Cheap: queues it
+  // while any stream is open (the members are looked up on the hub's thread); the same limit.
+  void PublishPoolEvent(const std::string& pool_id, const std::string& line_id,
+                        std::string event_json);
 
   // One pass of the hub's thread at `now_ms` (milliseconds of a monotonic clock): events, the
   // first usage of new subscribers, the usage of changed lines that are due, heartbeats that are

@@ -95,6 +95,20 @@ std::string Usage(const std::string& line, const std::string& json) {
   return "event: usage\ndata: {\"line\":\"" + line + "\",\"usage\":" + json + "}\n\n";
 }
 
+// The line of each usage message in `messages` ("" for other messages).
+std::vector<std::string> UsageLines(const std::vector<std::string>& messages) {
+  std::vector<std::string> lines;
+  const std::string prefix = "event: usage\ndata: {\"line\":\"";
+  for (const std::string& m : messages) {
+    if (m.rfind(prefix, 0) != 0) {
+      lines.emplace_back();
+      continue;
+    }
+    lines.push_back(m.substr(prefix.size(), m.find('"', prefix.size()) - prefix.size()));
+  }
+  return lines;
+}
+
 class LiveHubTest : public ::testing::Test {
  protected:
   // A hub whose Render returns {"line":"<id>","n":<renders so far>} for lines in known_lines_.
@@ -177,6 +191,44 @@ TEST_F(LiveHubTest, ChangesAreCoalescedPerLine) {
   EXPECT_EQ(hub->renders(), 3u);
 }
 
+// Lines that change at different times go out each when its own window has passed, earliest
+// first; a line unwatched and watched again while dirty leaves a stale entry that is skipped.
+TEST_F(LiveHubTest, DirtyLinesGoOutWhenDueEarliestFirst) {
+  LiveHubOptions options;
+  options.coalesce_ms = 500;
+  options.heartbeat_seconds = 3600;
+  auto hub = NewHub(options);
+  auto stream = Subscribe(*hub, {"a", "b"});
+  uint64_t leaving_id = 0;
+  ASSERT_TRUE(hub->Subscribe({"c"}, std::make_shared<FakeStream>(), &leaving_id).ok());
+  hub->RunOnce(0);
+  stream->TakeMessages();
+  hub->LinesChanged({"b"});
+  hub->RunOnce(100);  // "b" due again at 600
+  hub->LinesChanged({"a", "c"});
+  hub->RunOnce(200);  // "a" and "c" due again at 700
+  EXPECT_THAT(UsageLines(stream->TakeMessages()), ElementsAre("b", "a"));
+
+  hub->LinesChanged({"a", "c"});
+  hub->LinesChanged({"b"});
+  // "c" is unwatched while dirty, then watched anew: its old entry (due at 700) is stale.
+  hub->Unsubscribe(leaving_id);
+  auto on_c = Subscribe(*hub, {"c"});
+  EXPECT_EQ(hub->RunOnce(300), 600);  // "c"'s first usage; "b" is due first
+  on_c->TakeMessages();
+  hub->LinesChanged({"c"});  // only a first usage so far: due at once
+  hub->RunOnce(400);         // "c" due again at 900
+  EXPECT_THAT(UsageLines(on_c->TakeMessages()), ElementsAre("c"));
+  hub->LinesChanged({"c"});
+  EXPECT_EQ(hub->RunOnce(600), 700);
+  EXPECT_THAT(UsageLines(stream->TakeMessages()), ElementsAre("b"));
+  EXPECT_EQ(hub->RunOnce(700), 900);  // the stale entry of "c" sends nothing
+  EXPECT_THAT(UsageLines(stream->TakeMessages()), ElementsAre("a"));
+  EXPECT_THAT(on_c->TakeMessages(), IsEmpty());
+  EXPECT_EQ(hub->RunOnce(900), 3'600'000);
+  EXPECT_THAT(UsageLines(on_c->TakeMessages()), ElementsAre("c"));
+}
+
 TEST_F(LiveHubTest, OnlyWatchedLinesAreRendered) {
   auto hub = NewHub();
   auto stream = Subscribe(*hub, {"a"});
@@ -234,6 +286,79 @@ TEST_F(LiveHubTest, EventsGoToTheLinesSubscribersOnly) {
   EXPECT_THAT(on_b->TakeMessages(), IsEmpty());
   EXPECT_THAT(on_both->TakeMessages(), ElementsAre(message));
   EXPECT_EQ(hub->renders(), 2u);  // events render nothing
+}
+
+// A pool's events go to the subscribers of every member line that is watched, once a stream,
+// in the order they were published among the line's own events; the members are looked up once
+// per pool per pass.
+TEST_F(LiveHubTest, PoolEventsGoToTheSubscribersOfEveryMember) {
+  std::vector<std::string> looked_up;  // only the test's thread runs RunOnce
+  auto hub = std::make_unique<LiveHub>(
+      LiveHubOptions{}, [](const std::string&) { return std::string("{}"); },
+      [&looked_up](const std::string& pool) -> std::vector<std::string> {
+        looked_up.push_back(pool);
+        if (pool == "fam") return {"p1", "p2", "p3"};
+        if (pool == "throws") throw std::runtime_error("lookup failed");
+        return {};
+      });
+  auto on_p1 = Subscribe(*hub, {"p1"});
+  auto on_p2 = Subscribe(*hub, {"p2"});
+  auto on_both = Subscribe(*hub, {"p1", "p2", "solo"});
+  auto on_solo = Subscribe(*hub, {"solo"});
+  auto on_other = Subscribe(*hub, {"x"});
+  hub->RunOnce(0);
+  for (auto* s : {&on_p1, &on_p2, &on_both, &on_solo, &on_other}) (*s)->TakeMessages();
+
+  auto message = [](const std::string& json) { return "event: event\ndata: " + json + "\n\n"; };
+  const std::string solo1 = R"({"seq":1,"line":"solo"})";
+  const std::string threshold = R"({"seq":2,"type":"threshold","line":"p2","pool":"fam"})";
+  const std::string solo2 = R"({"seq":3,"line":"solo"})";
+  const std::string reset = R"({"seq":4,"type":"reset","pool":"fam"})";  // no line
+  hub->PublishEvent("solo", solo1);
+  hub->PublishPoolEvent("fam", "p2", threshold);
+  hub->PublishEvent("solo", solo2);
+  hub->PublishPoolEvent("fam", "", reset);
+  hub->PublishPoolEvent("empty", "", R"({"seq":5})");
+  hub->RunOnce(10);
+  EXPECT_THAT(on_p1->TakeMessages(), ElementsAre(message(threshold), message(reset)));
+  EXPECT_THAT(on_p2->TakeMessages(), ElementsAre(message(threshold), message(reset)));
+  EXPECT_THAT(on_both->TakeMessages(),
+              ElementsAre(message(solo1), message(threshold), message(solo2), message(reset)));
+  EXPECT_THAT(on_solo->TakeMessages(), ElementsAre(message(solo1), message(solo2)));
+  EXPECT_THAT(on_other->TakeMessages(), IsEmpty());
+  EXPECT_THAT(looked_up, ElementsAre("fam", "empty"));
+  EXPECT_EQ(hub->messages_sent(), 7u + 10u);  // first usages, then events
+
+  // A pool whose members cannot be looked up: the event still reaches its own line.
+  hub->PublishPoolEvent("throws", "p1", R"({"seq":6})");
+  hub->RunOnce(20);
+  EXPECT_THAT(on_p1->TakeMessages(), ElementsAre(message(R"({"seq":6})")));
+  EXPECT_THAT(on_both->TakeMessages(), ElementsAre(message(R"({"seq":6})")));
+  EXPECT_THAT(on_p2->TakeMessages(), IsEmpty());
+
+  // A pool's balance changes every member's usage (the ledger names them all): each member's
+  // subscribers get it, each line rendered once.
+  hub->LinesChanged({"p1", "p2", "p3"});
+  hub->RunOnce(1000);
+  EXPECT_THAT(UsageLines(on_p1->TakeMessages()), ElementsAre("p1"));
+  EXPECT_THAT(UsageLines(on_p2->TakeMessages()), ElementsAre("p2"));
+  EXPECT_THAT(UsageLines(on_both->TakeMessages()), ElementsAre("p1", "p2"));
+  EXPECT_EQ(hub->renders(), 4u + 2u);
+}
+
+// Without a way to look up members, a pool's event goes to its line's subscribers only.
+TEST_F(LiveHubTest, PoolEventsWithoutMembersGoToTheirLine) {
+  auto hub = NewHub();
+  auto on_p1 = Subscribe(*hub, {"p1"});
+  auto on_p2 = Subscribe(*hub, {"p2"});
+  hub->RunOnce(0);
+  on_p1->TakeMessages();
+  on_p2->TakeMessages();
+  hub->PublishPoolEvent("fam", "p1", R"({"seq":1})");
+  hub->PublishPoolEvent("fam", "", R"({"seq":2})");
+  hub->RunOnce(10);
+  EXPECT_THAT(on_p1->TakeMessages(), ElementsAre("event: event\ndata: {\"seq\":1}\n\n"));
+  EXPECT_THAT(on_p2->TakeMessages(), IsEmpty());
 }
 
 TEST_F(LiveHubTest, EventsBeyondTheQueueLimitAreDropped) {
@@ -400,6 +525,65 @@ TEST_F(LiveHubTest, ThreadSendsCoalescedUpdates) {
   EXPECT_EQ(hub->renders(), renders);
   hub->Stop();
   EXPECT_TRUE(stream->closed());
+}
+
+// True once `condition` holds; false if it still does not after 10 s.
+bool WaitFor(const std::function<bool()>& condition) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+// The hub's thread on a clock the test sets (it never moves by itself): the thread sleeps until
+// the next heartbeat or the next line that is due, in real time. A change wakes it early when
+// the changed line is due before then, even though other lines are waiting out their window;
+// a change of a line that is not due yet does not wake it.
+TEST_F(LiveHubTest, AChangeWakesTheThreadWhenItsLineIsDueBeforeThePlannedWakeUp) {
+  std::atomic<int64_t> now{0};
+  std::atomic<int> clock_reads{0};  // one a pass of the thread
+  LiveHubOptions options;
+  options.coalesce_ms = 60'000;  // a window of a minute: waiting it out fails the test
+  options.heartbeat_seconds = 3600;
+  options.clock = [&] {
+    clock_reads.fetch_add(1);
+    return now.load();
+  };
+  auto hub = NewHub(options);
+  auto stream = Subscribe(*hub, {"a", "b", "c"});
+  hub->Start();
+  ASSERT_TRUE(WaitFor([&] { return stream->messages().size() == 4; }));  // retry, a, b, c
+  stream->TakeMessages();
+
+  // At 1,000: "a" goes out; its window ends at 61,000.
+  now = 1'000;
+  hub->LinesChanged({"a"});
+  ASSERT_TRUE(WaitFor([&] { return stream->messages().size() == 1; }));
+  // At 100,000: "b" goes out (its window ends at 160,000) and changes again; "c" goes out in the
+  // same pass. Then the thread sleeps until 160,000, "b"'s due time: a real minute.
+  now = 100'000;
+  hub->LinesChanged({"b"});
+  ASSERT_TRUE(WaitFor([&] { return stream->messages().size() == 2; }));
+  hub->LinesChanged({"b", "c"});
+  ASSERT_TRUE(WaitFor([&] { return stream->messages().size() == 3; }));
+  EXPECT_THAT(UsageLines(stream->TakeMessages()), ElementsAre("a", "b", "c"));
+
+  // "a" changes: due since 61,000, before the planned wake-up, so it goes out at once although
+  // "b" keeps the dirty list from being empty.
+  hub->LinesChanged({"a"});
+  ASSERT_TRUE(WaitFor([&] { return stream->messages().size() == 1; }))
+      << "the line due at once waited for the planned wake-up";
+  EXPECT_THAT(UsageLines(stream->TakeMessages()), ElementsAre("a"));
+
+  // Changes of lines due at 160,000 (not before the planned wake-up) do not wake the thread.
+  const int reads = clock_reads.load();
+  for (int i = 0; i < 100; ++i) hub->LinesChanged({"a", "b", "c"});
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(clock_reads.load(), reads);
+  EXPECT_THAT(stream->messages(), IsEmpty());
+  hub->Stop();
 }
 
 // The route's wiring over a real socket: the opener subscribes the stream; the client gets the

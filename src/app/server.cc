@@ -331,20 +331,38 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
   ledger.set_app_collection(
       [&accounts](const std::string& account) { return accounts->CollectsApps(account); });
   // Live updates (GET /v1/stream): each watched line's usage is rendered once per pass of the
-  // hub and written to all its subscribers; events go to their line's subscribers.
-  api::LiveHub live(api::LiveHubOptions{}, [&ledger](const std::string& id) -> std::string {
-    return ledger.Read([&](const Meter& m) -> std::string {
-      const Line* l = m.FindLine(id);
-      return l ? api::UsageJson(m, *l, ledger.Now())
-                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-               : std::string();
-    });
-  });
+  // hub and written to all its subscribers; events go to their line's subscribers, a pool's to
+  // those of every member (the listener names every member of a pool whose balance changed, so
+  // their usage is refreshed too).
+  api::LiveHub live(
+      api::LiveHubOptions{},
+      [&ledger](const std::string& id) -> std::string {
+        return ledger.Read([&](const Meter& m) -> std::string {
+          const Line* l = m.FindLine(id);
+          return l ? api::UsageJson(m, *l, ledger.Now())
+                         .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                   : std::string();
+        });
+      },
+      [&ledger](const std::string& pool_id) {
+        return ledger.Read([&](const Meter& m) {
+          std::vector<std::string> ids;
+          if (const Pool* p = m.FindPool(pool_id)) {
+            ids.reserve(p->members.size());
+            for (uint32_t i : p->members) ids.push_back(m.line(i).id);
+          }
+          return ids;
+        });
+      });
   ledger.AddCommittedListener(
       [&live](const std::vector<std::string>& lines, const std::vector<Event>& events) {
         live.LinesChanged(lines);
         for (const Event& ev : events) {
-          if (!ev.line.empty()) live.PublishEvent(ev.line, ev.ToJson());
+          if (!ev.pool.empty()) {
+            live.PublishPoolEvent(ev.pool, ev.line, ev.ToJson());
+          } else if (!ev.line.empty()) {
+            live.PublishEvent(ev.line, ev.ToJson());
+          }
         }
       });
   live.Start();
