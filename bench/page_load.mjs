@@ -10,6 +10,9 @@
 //
 // measured in the page (performance.now(), whose zero is the navigation start) by a
 // MutationObserver installed before the page's own scripts; nothing in web/ is changed for it.
+// The script waits on a promise of that observer (one page.evaluate), not with Playwright's
+// waitForFunction / locators: those inject Playwright's selector engine into the page, which took
+// ~140 ms of the page's main thread in the middle of the load on this machine.
 //
 //   cold  a new browser context (empty HTTP cache) with the session cookie: the first visit
 //   warm  a reload in that context: HTML, JS and CSS revalidated (Cache-Control: no-cache ->
@@ -69,6 +72,10 @@ function history(now) {
 function observe() {
   const marks = {};
   window.__pageLoad = marks;
+  let done;
+  window.__pageLoadDone = new Promise((resolve) => {
+    done = resolve;
+  });
   const has = (sel) => {
     const el = document.querySelector(sel);
     return el !== null && el.textContent !== null;
@@ -84,6 +91,7 @@ function observe() {
       marks.all = now;
       requestAnimationFrame(() => {
         marks.rendered = performance.now();
+        done();
       });
     }
   };
@@ -91,7 +99,9 @@ function observe() {
 }
 
 async function collect(page) {
-  await page.waitForFunction(() => window.__pageLoad?.rendered, null, { timeout: WAIT, polling: 50 });
+  await page.evaluate((wait) => Promise.race([window.__pageLoadDone, new Promise((resolve, reject) => {
+    setTimeout(() => reject(new Error(`not rendered after ${wait} ms: ${JSON.stringify(window.__pageLoad)}`)), wait);
+  })]), WAIT);
   return page.evaluate(() => {
     const nav = performance.getEntriesByType('navigation')[0];
     const res = performance.getEntriesByType('resource');

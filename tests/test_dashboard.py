@@ -14,11 +14,16 @@ and two more, then runs tests/browser/dashboard.test.mjs, which signs in and che
 - live: usage POSTed through the admin API while the page is open changes the numbers without
   a reload (server-sent events);
 - alerts: a "1500 MB left" threshold added in the alert settings, then usage that crosses it:
-  the alert shows on the page and GET /v1/events has it;
+  the alert shows on the page and GET /v1/events has it; a page opened afterwards lists it
+  (GET /v1/lines/{id}/events as the subscriber: the line's alerts of the event log, newest first);
 - language: 日本語 and 中文 change the words and the number / date formats, persist on reload
   and in the account;
 - another account's line: 404 exactly like a missing line from the page's session, its URLs lead
   nowhere, nothing of it in the DOM;
+- password: changed on the privacy page; a wrong current password is refused with a message; the
+  page's session goes on, the account's other session ends; the old password no longer signs
+  in, the new one does;
+- a lone line card takes the whole row on a wide screen;
 - operator: admin-token sign-in, lines list (sort, search), a line's detail and audit trail;
 - mobile: no horizontal overflow at 360 px (and 390 px);
 - no script errors; nothing requested from anywhere but the server.
@@ -307,6 +312,7 @@ class DashboardTest(unittest.TestCase):
             "alert": {"amount": 1500, "unit": "MB", "bytes": 1500 * MB,
                       "before": ["50%", "80%", "100%", "200 MB left"],
                       "records": cls.alert_records},
+            "password": {"next": "anna-new-password-2026", "wrong": "not-annas-password"},
             "operator": {"lines": ["anna-travel", "bob-mvno", "sato-mvno", "li-daily"],
                          "search": "anna", "searchExpect": ["anna-travel"],
                          "detailLine": ANNA["line"]},
@@ -363,6 +369,9 @@ class DashboardTest(unittest.TestCase):
         # Added in the page as 1500 MB; the server spells it its own way.
         self.assertTrue({"1500 MB left", "1.5 GB left"} & set(fired), fired)
 
+    def test_3b_alerts_raised_before_the_page_opened(self):
+        self.result("3b recent alerts")
+
     def test_4_language_switch(self):
         self.result("4 language")
 
@@ -380,12 +389,15 @@ class DashboardTest(unittest.TestCase):
     def test_privacy_page(self):
         self.result("privacy page")
 
+    def test_8_password_change(self):
+        self.result("8 password")
+
     def test_no_script_errors_or_outside_requests(self):
         self.result("no script errors")
 
     def test_all_checks_ran_and_screenshots_exist(self):
         names = [r["name"] for r in self.report["results"]]
-        self.assertEqual(len(names), 12, names)
+        self.assertEqual(len(names), 14, names)
         want = ["login", "dashboard-mobile", "dashboard-desktop", "dashboard-ja", "alerts",
                 "privacy", "operator-lines", "operator-line", "operator-audit"]
         for name in want:

@@ -5,7 +5,7 @@
 //   node tests/browser/dashboard.test.mjs SPEC.json
 //
 // SPEC: {url, token, artifacts (a directory for the screenshots), subscriber, other, live, alert,
-// operator} (see test_dashboard.py, which writes it). Each check prints "ok - NAME (MS ms)" or
+// password, operator} (see test_dashboard.py, which writes it). Each check prints "ok - NAME (MS ms)" or
 // "not ok - NAME: why"; the last line is "RESULTS {json}" with every check, the screenshots
 // taken and what the page sent outside the server (must be nothing). Exit status 0 only when
 // every check passed.
@@ -263,6 +263,12 @@ async function main() {
       assert(want.resetAt.includes('GMT+9'), `the reset time is not in the line's zone: ${want.resetAt}`);
       assert(await page.isVisible(`${c} [data-testid="forecast"]`), 'no forecast');
       assert((await text(page, '.page-head')).includes(S.name), 'the account\'s name is not shown');
+      // The only line's card takes the whole row at 1280 px (two lines would share it).
+      const widths = await page.evaluate((sel) => ({
+        card: document.querySelector(sel).getBoundingClientRect().width,
+        row: document.querySelector('.cards').getBoundingClientRect().width,
+      }), c);
+      assert(Math.abs(widths.card - widths.row) < 1, `a lone card is ${widths.card} px wide in a ${widths.row} px row`);
     });
 
     await check('1b usage per app and per device, unattributed shown as such', async () => {
@@ -301,6 +307,8 @@ async function main() {
     });
 
     // ---- 3. alerts: a threshold set in the page fires and shows ------------------------------
+    let alertLabel = null;
+    let alertShown = null;
     await check('3 alerts: a threshold added in the alert settings fires and shows on the page', async () => {
       await page.click('nav a[href="/alerts"]');
       await page.waitForURL(`${BASE}/alerts`, { timeout: WAIT });
@@ -325,6 +333,8 @@ async function main() {
       assert(m && Math.round(Number(m[1]) * UNITS[m[2]]) === spec.alert.bytes,
         `the saved threshold ${label} is not ${spec.alert.amount} ${spec.alert.unit} left`);
       const shownAmount = `${m[1]} ${m[2]}`;
+      alertLabel = label;
+      alertShown = shownAmount;
       await shot(page, 'alerts');
 
       await page.click('nav a[href="/"]');
@@ -348,12 +358,48 @@ async function main() {
       await shot(page, 'dashboard-desktop');
     });
 
+    // ---- 3b. alerts raised before the page was opened -----------------------------------------
+    await check('3b recent alerts: a page opened after the alert lists it (GET /v1/lines/{id}/events)', async () => {
+      assert(alertLabel, 'check 3 raised no alert');
+      const ALERT_TYPES = ['threshold', 'pace', 'exhausted', 'throttled', 'blocked', 'restored'];
+      // The operator's view of the same: the whole event log, this line's alerts, newest first.
+      const log = (await adminGet(BASE, spec.token, '/v1/events?after=0&limit=1000')).events
+        .filter((e) => e.line === S.line && ALERT_TYPES.includes(e.type)).reverse();
+      const raised = log.find((e) => e.type === 'threshold' && e.threshold === alertLabel);
+      assert(raised, `no "${alertLabel}" alert in GET /v1/events`);
+      const fresh = await desk.newPage();
+      try {
+        await fresh.goto(`${BASE}/`);
+        await cardReady(fresh, S.line);
+        // The line's alerts as the subscriber's session reads them: the same, newest first.
+        const mine = await fresh.evaluate(async (id) => {
+          const r = await fetch(`/v1/lines/${encodeURIComponent(id)}/events?limit=20`);
+          return { status: r.status, body: await r.json() };
+        }, S.line);
+        assertEq(mine.status, 200, 'GET /v1/lines/{id}/events as the subscriber');
+        assertEq(JSON.stringify(mine.body.events.map((e) => e.seq)), JSON.stringify(log.slice(0, 20).map((e) => e.seq)),
+          'the line\'s alerts (seq, newest first) vs GET /v1/events');
+        // Listed on the page as soon as it opens, before anything new happens.
+        const item = `[data-testid="recent-alert"][data-seq="${raised.seq}"]`;
+        await fresh.locator(item).waitFor({ timeout: WAIT }).catch(async () => {
+          throw new Error(`the alert ${raised.seq} (${alertLabel}) is not listed; the list: `
+            + `${JSON.stringify(await fresh.$$eval('[data-testid="recent-alerts"] li', (els) => els.map((e) => e.textContent)))}`);
+        });
+        assert((await text(fresh, item)).includes(alertShown), `the listed alert does not say ${alertShown}: ${await text(fresh, item)}`);
+        const seqs = await fresh.$$eval('[data-testid="recent-alerts"] li', (els) => els.map((e) => Number(e.dataset.seq)));
+        assertEq(JSON.stringify(seqs), JSON.stringify(mine.body.events.map((e) => e.seq)), 'the alerts listed on the page');
+        assertEq(await fresh.locator('[data-testid="live-alert"]').count(), 0, 'alerts marked as arrived while the page was open');
+      } finally {
+        await fresh.close();
+      }
+    });
+
     // ---- 5. another account's line ------------------------------------------------------------
     await check('5 another account\'s line: not found in the API and the UI, nothing of it in the page', async () => {
       // Its API routes from the page (the session's cookie): exactly what a missing line answers.
       const probe = await page.evaluate(async ([other, missing]) => {
         const out = [];
-        for (const suffix of ['', '/usage', '/history?granularity=hour&by=app', '/alerts']) {
+        for (const suffix of ['', '/usage', '/history?granularity=hour&by=app', '/alerts', '/events']) {
           const a = await fetch(`/v1/lines/${other}${suffix}`);
           const b = await fetch(`/v1/lines/${missing}${suffix}`);
           out.push({ suffix, status: a.status, body: await a.text(), missingStatus: b.status, missingBody: await b.text() });
@@ -446,6 +492,51 @@ async function main() {
       // ... and in the account (PUT /v1/me), for SMS and other devices.
       const acc = await adminGet(BASE, spec.token, `/v1/accounts/${S.account}`);
       assertEq(acc.locale, 'zh', 'the account\'s locale');
+    });
+
+    // ---- 8. the password, changed on the privacy page -----------------------------------------
+    await check('8 password: a wrong current password is refused; the new one signs in, the old one not', async () => {
+      const P = spec.password;
+      await page.click('nav a[href="/privacy"]');
+      await page.waitForURL(`${BASE}/privacy`, { timeout: WAIT });
+      await page.locator('[data-testid="password-form"]').waitFor({ timeout: WAIT });
+      const lang = await page.inputValue('[data-testid="lang-switch"]');
+      const submit = async (current, next, repeat = next) => {
+        await page.fill('[data-testid="password-current"]', current);
+        await page.fill('[data-testid="password-new"]', next);
+        await page.fill('[data-testid="password-repeat"]', repeat);
+        await page.click('[data-testid="password-submit"]');
+      };
+      // The new password typed twice differently: refused in the page.
+      await submit(S.password, P.next, `${P.next}-typo`);
+      await waitText(page, '[data-testid="password-error"]', await msg(page, lang, 'privacy.passwordError.mismatch'), { what: 'mismatch' });
+      // A wrong current password: refused by the server, said so, nothing changed.
+      await submit(P.wrong, P.next);
+      await waitText(page, '[data-testid="password-error"]', await msg(page, lang, 'privacy.passwordError.wrong'), { what: 'wrong current password' });
+      assertEq(await page.inputValue('[data-testid="password-current"]'), '', 'the wrong current password left in its field');
+      assert(page.url().endsWith('/privacy'), `a wrong current password left the page: ${page.url()}`);
+      // The right one: changed; this session goes on.
+      await submit(S.password, P.next);
+      await waitText(page, '[data-testid="password-status"]', await msg(page, lang, 'privacy.passwordChanged'), { what: 'password changed' });
+      assert(await page.isHidden('[data-testid="password-error"]'), 'an error is still shown after the change');
+      const me = await page.evaluate(async () => (await fetch('/v1/me')).status);
+      assertEq(me, 200, 'GET /v1/me in the session that changed the password');
+      // The phone's session (signed in with the old password) has ended.
+      const phoneMe = await mp.evaluate(async () => (await fetch('/v1/me')).status);
+      assertEq(phoneMe, 401, 'GET /v1/me in another session of the account');
+      // A new browser: the old password is refused, the new one signs in.
+      const other = await newContext({ viewport: { width: 1280, height: 900 } });
+      const np = await other.newPage();
+      await np.goto(`${BASE}/login`);
+      await np.locator('[data-testid="login-form"]').waitFor({ timeout: WAIT });
+      await np.fill('[data-testid="login-account"]', S.account);
+      await np.fill('[data-testid="login-password"]', S.password);
+      await np.click('[data-testid="login-submit"]');
+      const loginLang = await np.inputValue('[data-testid="lang-switch"]');
+      await waitText(np, '[data-testid="login-error"]', await msg(np, loginLang, 'login.error.credentials'), { what: 'the old password' });
+      await signIn(np, S.account, P.next);
+      await cardReady(np, S.line);
+      await other.close();
     });
 
     // ---- 6. operator --------------------------------------------------------------------------

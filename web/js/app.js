@@ -1,15 +1,14 @@
 // The dashboard's entry: who is signed in (GET /v1/me), the header, and the router. Pages are
 // real paths (/, /alerts, /privacy, /login, /admin/...): the server answers every such path with
 // index.html and this module draws the page; links carrying data-link navigate without reloading.
+//
+// Views are loaded with import() when a page first needs them: a subscriber's browser never
+// fetches the operator's pages. index.html preloads (<link rel="modulepreload">) the modules of
+// the subscriber's usage page, the page most visits open, so they arrive in parallel with this one.
 
 import { ApiError, get, post, put, setCsrfToken } from './api.js';
 import { h, replace, toast } from './dom.js';
 import { getLang, initLang, onLangChange, setLang, storedLang, t } from './i18n.js';
-import * as admin from './views/admin.js';
-import * as alerts from './views/alerts.js';
-import * as dashboard from './views/dashboard.js';
-import * as login from './views/login.js';
-import * as privacy from './views/privacy.js';
 
 const main = document.getElementById('main');
 const state = { me: null, view: null };
@@ -27,19 +26,29 @@ const ADMIN_NAV = [
   ['/admin/events', 'nav.events'],
 ];
 
-// [pattern, role ('subscriber' | 'admin' | null for signed out), view module, title key]
+// Loads a view module (once: import() caches it); `name` picks an export of it, else the module
+// itself is the view.
+const view = (load, name = null) => async () => {
+  const m = await load();
+  return name ? m[name] : m;
+};
+const admin = (name) => view(() => import('./views/admin.js'), name);
+
+// [pattern, role ('subscriber' | 'admin' | null for signed out), view loader, title key]
 const ROUTES = [
-  [/^\/login$/, null, login, 'login.title'],
-  [/^\/$/, 'subscriber', dashboard, 'dash.title'],
-  [/^\/alerts$/, 'subscriber', alerts, 'alerts.title'],
-  [/^\/privacy$/, 'subscriber', privacy, 'privacy.title'],
-  [/^\/admin$/, 'admin', admin.lines, 'admin.lines.title'],
-  [/^\/admin\/lines\/([^/]+)$/, 'admin', admin.lineDetail, 'admin.line.title'],
-  [/^\/admin\/accounts$/, 'admin', admin.accounts, 'admin.accounts.title'],
-  [/^\/admin\/quarantine$/, 'admin', admin.quarantine, 'admin.quarantine.title'],
-  [/^\/admin\/health$/, 'admin', admin.health, 'admin.health.title'],
-  [/^\/admin\/events$/, 'admin', admin.events, 'admin.events.title'],
+  [/^\/login$/, null, view(() => import('./views/login.js')), 'login.title'],
+  [/^\/$/, 'subscriber', view(() => import('./views/dashboard.js')), 'dash.title'],
+  [/^\/alerts$/, 'subscriber', view(() => import('./views/alerts.js')), 'alerts.title'],
+  [/^\/privacy$/, 'subscriber', view(() => import('./views/privacy.js')), 'privacy.title'],
+  [/^\/admin$/, 'admin', admin('lines'), 'admin.lines.title'],
+  [/^\/admin\/lines\/([^/]+)$/, 'admin', admin('lineDetail'), 'admin.line.title'],
+  [/^\/admin\/accounts$/, 'admin', admin('accounts'), 'admin.accounts.title'],
+  [/^\/admin\/quarantine$/, 'admin', admin('quarantine'), 'admin.quarantine.title'],
+  [/^\/admin\/health$/, 'admin', admin('health'), 'admin.health.title'],
+  [/^\/admin\/events$/, 'admin', admin('events'), 'admin.events.title'],
 ];
+// Each render() takes a number; a view that finishes loading after a newer render began is dropped.
+let renderSeq = 0;
 
 export function navigate(to, { replace: replaceEntry = false } = {}) {
   if (to === location.pathname + location.search) {
@@ -91,6 +100,7 @@ function renderHeader() {
 }
 
 function render() {
+  const seq = ++renderSeq;
   const pathname = location.pathname;
   if (!state.me && pathname !== '/login') {
     const next = pathname === '/' ? '' : `?next=${encodeURIComponent(pathname + location.search)}`;
@@ -102,10 +112,10 @@ function render() {
     return render();
   }
   let match = null;
-  for (const [re, role, view, title] of ROUTES) {
+  for (const [re, role, load, title] of ROUTES) {
     const m = re.exec(pathname);
     if (m) {
-      match = { role, view, title, params: m.slice(1).map(decodeURIComponent) };
+      match = { role, load, title, params: m.slice(1).map(decodeURIComponent) };
       break;
     }
   }
@@ -140,7 +150,13 @@ function render() {
       return state.me;
     },
   };
-  state.view = match.view.mount(main, ctx) ?? null;
+  match.load().then((v) => {
+    if (seq !== renderSeq) return;
+    state.view = v.mount(main, ctx) ?? null;
+  }, (e) => {
+    if (seq !== renderSeq) return;
+    replace(main, h('p', { class: 'notice notice-error', role: 'alert' }, t('app.unreachable', { message: e.message })));
+  });
 }
 
 async function logout() {
@@ -156,6 +172,14 @@ async function logout() {
 }
 
 async function boot() {
+  // A login link from the operator ("/#login-link=TOKEN"): the token is in the fragment, which
+  // browsers never send to a server; it is exchanged for a session once, then dropped from the URL.
+  const link = /^#login-link=([^&]+)$/.exec(location.hash);
+  // Who is signed in is asked before anything else runs (after the link's exchange, if any): the
+  // first read of localStorage (the stored language, just below) can take tens of milliseconds in
+  // a new browser profile.
+  let me = link ? null : loadMe();
+  me?.catch(() => {}); // awaited below
   initLang();
   const langSwitch = document.getElementById('lang-switch');
   langSwitch.value = getLang();
@@ -185,9 +209,6 @@ async function boot() {
     navigate(url.pathname + url.search);
     main.focus({ preventScroll: true });
   });
-  // A login link from the operator ("/#login-link=TOKEN"): the token is in the fragment, which
-  // browsers never send to a server; it is exchanged for a session once, then dropped from the URL.
-  const link = /^#login-link=([^&]+)$/.exec(location.hash);
   if (link) {
     history.replaceState(null, '', location.pathname + location.search);
     try {
@@ -197,9 +218,10 @@ async function boot() {
       toast(e instanceof ApiError && (e.status === 401 || e.status === 404 || e.status === 400)
         ? t('login.error.link') : t('login.error.other', { message: e.message }), 'error');
     }
+    me = loadMe();
   }
   try {
-    await loadMe();
+    await me;
   } catch (e) {
     replace(main, h('p', { class: 'notice notice-error', role: 'alert' }, t('app.unreachable', { message: e.message })));
     return;

@@ -1,5 +1,6 @@
-// Charts with uPlot (the global `uPlot` from /vendor/uPlot.iife.min.js): time on x in the line's
-// time zone, bytes on y with the locale's digits. Resizes with its container.
+// Charts with uPlot (the global `uPlot` from /vendor/uPlot.iife.min.js, which index.html only
+// preloads: uPlotReady() runs it when a chart is first needed): time on x in the line's time zone,
+// bytes on y with the locale's digits. Resizes with its container.
 
 import { byteUnitFor, formatAxisTime, formatBytes, formatDateTime, formatNumber } from './format.js';
 
@@ -9,6 +10,31 @@ const COLORS = {
   forecast: '#c2410c',
   quota: '#6b7280',
 };
+
+const UPLOT_SRC = '/vendor/uPlot.iife.min.js';
+let uPlotLoading = null;
+
+/**
+ * Runs uPlot's script (once; the file is preloaded by index.html) and resolves true when the
+ * global uPlot is there, false if the script failed to load. Call it early (e.g. while a chart's
+ * data is being fetched) so that running it overlaps the wait.
+ */
+export function uPlotReady() {
+  if (typeof uPlot !== 'undefined') return Promise.resolve(true);
+  if (!uPlotLoading) {
+    uPlotLoading = new Promise((resolve) => {
+      const script = document.createElement('script');
+      script.src = UPLOT_SRC;
+      script.addEventListener('load', () => resolve(typeof uPlot !== 'undefined'), { once: true });
+      script.addEventListener('error', () => {
+        uPlotLoading = null; // the next chart tries again
+        resolve(false);
+      }, { once: true });
+      document.head.append(script);
+    });
+  }
+  return uPlotLoading;
+}
 
 /**
  * series: [{label, values, style: 'bars'|'line'|'forecast'|'quota'}]
@@ -42,7 +68,15 @@ export class TimeChart {
   render(x, series, { yMax = null } = {}) {
     this.plot?.destroy();
     this.plot = null;
-    if (typeof uPlot === 'undefined') return;
+    const drawing = Symbol('render');
+    this.drawing = drawing;
+    if (typeof uPlot === 'undefined') {
+      // Drawn when uPlot arrives, unless another render() or destroy() came first.
+      uPlotReady().then((ok) => {
+        if (ok && this.drawing === drawing) this.render(x, series, { yMax });
+      });
+      return;
+    }
     const { locale, timeZone, granularity } = this;
     let maxY = Math.max(1, ...series.flatMap((s) => s.values.filter((v) => v !== null)));
     if (yMax !== null) maxY = Math.min(maxY, yMax);
@@ -105,6 +139,7 @@ export class TimeChart {
   }
 
   destroy() {
+    this.drawing = null;
     this.observer.disconnect();
     this.plot?.destroy();
     this.plot = null;

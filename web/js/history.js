@@ -116,3 +116,26 @@ export function breakdown(points, key) {
     .map(([name, bytes]) => ({ name, bytes, share: all > 0 ? bytes / all : 0 }))
     .sort((a, b) => b.bytes - a.bytes || String(a.name).localeCompare(String(b.name)));
 }
+
+/** Whether an RFC 3339 time is a midnight of its own offset ("2026-11-01T00:00:00+09:00"). */
+export function isLocalMidnight(iso) {
+  return /T00:00(?::00(?:\.0+)?)?(?:Z|[+-]\d\d:\d\d)$/.test(String(iso ?? ''));
+}
+
+/**
+ * The breakdown's points for a period from `fromIso` (the cycle's start, an RFC 3339 time in the
+ * line's zone) to now, from daily points (one per local day and name) and, when the period starts
+ * inside a local day, that day's hourly points from the start on: the first day's daily points
+ * (which hold the whole day) are replaced by its hours. A point's local day is the date its
+ * `start` is written with (the server writes both in the line's zone); hours before `fromIso`'s
+ * hour are dropped. Hourly points of later days are ignored (their days are in `daily`).
+ */
+export function periodPoints(daily, hourly, fromIso) {
+  if (isLocalMidnight(fromIso)) return daily;
+  const firstDay = String(fromIso).slice(0, 10);
+  const fromHour = Math.floor(Date.parse(fromIso) / HOUR) * HOUR;
+  return [
+    ...daily.filter((p) => String(p.start).slice(0, 10) !== firstDay),
+    ...hourly.filter((p) => String(p.start).slice(0, 10) === firstDay && Date.parse(p.start) >= fromHour),
+  ];
+}

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { breakdown, cycleSeries, dailySeries, hourlySeries } from '../js/history.js';
+import {
+  breakdown, cycleSeries, dailySeries, hourlySeries, isLocalMidnight, periodPoints,
+} from '../js/history.js';
 
 const H = 3600e3;
 
@@ -50,4 +52,28 @@ test('breakdown sums per name and keeps the unattributed part', () => {
   ], 'app');
   assert.deepEqual(rows.map((r) => [r.name, r.bytes]), [[null, 100], ['youtube', 80], ['maps', 20]]);
   assert.equal(rows[0].share, 0.5);
+});
+
+test('period points: whole days from daily points, a day begun mid-way from its hours', () => {
+  assert.equal(isLocalMidnight('2026-11-01T00:00:00+09:00'), true);
+  assert.equal(isLocalMidnight('2026-11-01T00:00:00Z'), true);
+  assert.equal(isLocalMidnight('2026-11-01T00:00:00.000-05:00'), true);
+  assert.equal(isLocalMidnight('2026-11-23T14:05:00+09:00'), false);
+  const daily = [
+    { start: '2026-11-23T00:00:00+09:00', app: 'youtube', bytes_up: 0, bytes_down: 900 },
+    { start: '2026-11-24T00:00:00+09:00', app: 'youtube', bytes_up: 0, bytes_down: 50 },
+    { start: '2026-11-24T00:00:00+09:00', app: null, bytes_up: 1, bytes_down: 4 },
+  ];
+  // A monthly cycle from local midnight: the daily points as they are.
+  assert.equal(periodPoints(daily, [], '2026-11-23T00:00:00+09:00'), daily);
+  // A pass started at 14:05 on the 23rd: that day from 14:00 on, hour by hour (earlier hours and
+  // the next day's hours are not counted twice).
+  const hourly = [
+    { start: '2026-11-23T13:00:00+09:00', app: 'youtube', bytes_up: 0, bytes_down: 800 },
+    { start: '2026-11-23T14:00:00+09:00', app: 'youtube', bytes_up: 0, bytes_down: 60 },
+    { start: '2026-11-23T23:00:00+09:00', app: 'maps', bytes_up: 0, bytes_down: 40 },
+    { start: '2026-11-24T00:00:00+09:00', app: 'youtube', bytes_up: 0, bytes_down: 50 },
+  ];
+  const rows = breakdown(periodPoints(daily, hourly, '2026-11-23T14:05:00+09:00'), 'app');
+  assert.deepEqual(rows.map((r) => [r.name, r.bytes]), [['youtube', 110], ['maps', 40], [null, 5]]);
 });

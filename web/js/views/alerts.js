@@ -1,25 +1,41 @@
 // Alert settings: the thresholds that warn a line (percent used, data left, pace) and where the
 // warnings go (webhook, SMS). GET /v1/lines/{id}/alerts fills the form; Save PUTs both lists
 // (the line's own thresholds replace the plan's defaults).
+//
+// An SMS channel texts the line's own number: a subscriber sees it and cannot change it (no `to`
+// is sent); an operator may name another number. Its quiet hours are the server's default (left
+// out), "off", or "HH:MM-HH:MM" in the line's local time. `sms_alerts: false` means the
+// subscriber texted STOP: no alert SMS until START.
 
 import { ApiError, get, path, put } from '../api.js';
 import { field, h, replace, uid } from '../dom.js';
 import { t } from '../i18n.js';
+import { parseQuietHours, smsChannel, smsChannelError } from '../sms.js';
 import { checkChannel, parseThreshold, thresholdLabel } from '../thresholds.js';
 
 // A channel as the API returns it, as the form edits it (an SMS number may come as `to` or `url`).
 function fromApi(c) {
-  if (c.type === 'sms') return { type: 'sms', to: c.to ?? c.url ?? '', id: c.id };
+  if (c.type === 'sms') {
+    return { type: 'sms', to: c.to ?? c.url ?? '', quiet: parseQuietHours(c.quiet_hours) ?? { mode: 'default' }, id: c.id };
+  }
   return { type: c.type, url: c.url ?? '', secret: c.secret ?? null, id: c.id };
 }
 
 export class AlertsEditor {
-  constructor(lineId, { headingLevel = 2 } = {}) {
+  /**
+   * ownNumberOnly: a subscriber's editor (SMS goes to the line's own number, `msisdn`); an
+   * operator's (the default) may name another number.
+   */
+  constructor(lineId, { headingLevel = 2, ownNumberOnly = false, msisdn = null } = {}) {
     this.lineId = lineId;
     this.thresholds = [];
     this.channels = [];
     this.inherited = false;
+    this.smsAlerts = true;
+    this.smsUnavailable = false;
     this.headingLevel = headingLevel;
+    this.ownNumberOnly = ownNumberOnly;
+    this.msisdn = msisdn;
     this.el = h('div', { class: 'alerts-editor' }, h('p', { class: 'loading' }, t('common.loading')));
   }
 
@@ -29,6 +45,7 @@ export class AlertsEditor {
       this.inherited = Boolean(a.inherited);
       this.thresholds = (a.thresholds ?? []).map((label) => parseThreshold(label) ?? { kind: 'percent', amount: '' });
       this.channels = (a.channels ?? []).map(fromApi);
+      this.smsAlerts = a.sms_alerts !== false;
       this.render();
     } catch (e) {
       replace(this.el, h('p', { class: 'notice notice-error', role: 'alert' }, t('alerts.loadError', { message: e.message })));
@@ -67,20 +84,33 @@ export class AlertsEditor {
           this.inherited = Boolean(a?.inherited);
           if (a?.thresholds) this.thresholds = a.thresholds.map((label) => parseThreshold(label) ?? { kind: 'percent', amount: '' });
           if (a?.channels) this.channels = a.channels.map(fromApi);
+          if (a && 'sms_alerts' in a) this.smsAlerts = a.sms_alerts !== false;
           drawThresholds();
           drawChannels();
           inheritedNote.hidden = !this.inherited;
+          stoppedNote.hidden = this.smsAlerts;
           status.textContent = t('alerts.saved');
         } catch (err) {
           status.classList.add('form-error');
-          status.textContent = err instanceof ApiError && err.status === 400
-            ? t('alerts.rejected', { message: err.message })
-            : t('common.failed', { message: err.message });
+          const sms = err instanceof ApiError && err.status === 400 ? smsChannelError(err.message) : null;
+          if (sms) {
+            status.textContent = sms.row === null ? t(sms.key) : t('alerts.channelError', { n: sms.row + 1, message: t(sms.key) });
+            if (sms.key === 'alerts.error.smsUnavailable') {
+              this.smsUnavailable = true;
+              drawChannels();
+            }
+          } else {
+            status.textContent = err instanceof ApiError && err.status === 400
+              ? t('alerts.rejected', { message: err.message })
+              : t('common.failed', { message: err.message });
+          }
         } finally {
           save.disabled = false;
         }
       } });
     const inheritedNote = h('p', { class: 'note', 'data-testid': 'alerts-inherited', hidden: !this.inherited }, t('alerts.inherited'));
+    const stoppedNote = h('p', { class: 'notice', role: 'status', 'data-testid': 'sms-stopped', hidden: this.smsAlerts },
+      t('alerts.smsStopped'));
     replace(form,
       h('fieldset', null,
         h('legend', null, h(sub, null, t('alerts.thresholds'))),
@@ -94,12 +124,15 @@ export class AlertsEditor {
         } }, t('alerts.addThreshold'))),
       h('fieldset', null,
         h('legend', null, h(sub, null, t('alerts.channels'))),
-        h('p', { class: 'muted small' }, t('alerts.channelsHelp')),
+        h('p', { class: 'muted small' }, t('alerts.channelsIntro')),
+        stoppedNote,
         channelRows,
         h('button', { type: 'button', class: 'btn', 'data-testid': 'channel-add', onclick: () => {
-          this.channels.push({ type: 'sms', to: '' });
+          // One SMS destination is enough when it can only be the line's own number.
+          const sms = !(this.ownNumberOnly && this.channels.some((c) => c.type === 'sms'));
+          this.channels.push(sms ? { type: 'sms', to: '', quiet: { mode: 'default' } } : { type: 'webhook', url: '' });
           drawChannels();
-          channelRows.querySelector('li:last-child input')?.focus();
+          channelRows.querySelector('li:last-child select')?.focus();
         } }, t('alerts.addChannel'))),
       h('div', { class: 'form-actions' }, save, status));
     replace(this.el, form);
@@ -144,29 +177,87 @@ export class AlertsEditor {
     const typeId = uid('ck');
     const type = h('select', { id: typeId, 'data-testid': 'channel-kind', onchange: () => {
       c.type = type.value;
+      if (c.type === 'sms') c.quiet ??= { mode: 'default' };
       redraw();
     } }, ['sms', 'webhook'].map((k) => h('option', { value: k, selected: c.type === k }, t(`alerts.channel.${k}`))));
+    const remove = h('button', { type: 'button', class: 'btn btn-quiet btn-remove', 'data-testid': 'channel-remove',
+      'aria-label': t('alerts.removeChannel', { n: i + 1 }), onclick: () => {
+        this.channels.splice(i, 1);
+        redraw();
+      } }, t('alerts.remove'));
+    const kind = [h('label', { for: typeId, class: 'visually-hidden' }, t('alerts.channelKindLabel', { n: i + 1 })), type];
+    if (c.type === 'sms') {
+      return h('li', { class: 'edit-row', 'data-testid': 'channel-row', 'data-type': 'sms' },
+        kind, this.smsNumber(c, i), remove, this.quietHours(c, i),
+        this.smsUnavailable
+          ? h('p', { class: 'form-error small channel-note', 'data-testid': 'channel-sms-unavailable' }, t('alerts.smsUnavailable'))
+          : null);
+    }
     const targetId = uid('ct');
-    const target = c.type === 'webhook'
-      ? h('input', { id: targetId, type: 'url', value: c.url ?? '', placeholder: 'https://', 'data-testid': 'channel-target',
-        autocomplete: 'off', spellcheck: 'false', oninput: () => { c.url = target.value; } })
-      : h('input', { id: targetId, type: 'tel', value: c.to ?? '', placeholder: '+81 90 1234 5678', 'data-testid': 'channel-target',
-        autocomplete: 'tel', oninput: () => { c.to = target.value; } });
+    const target = h('input', { id: targetId, type: 'url', value: c.url ?? '', placeholder: 'https://', 'data-testid': 'channel-target',
+      autocomplete: 'off', spellcheck: 'false', oninput: () => { c.url = target.value; } });
     // A saved webhook's signing secret: the receiver checks X-Ryuryo-Signature with it.
-    const secret = c.type === 'webhook' && c.secret
+    const secret = c.secret
       ? h('p', { class: 'muted small secret', 'data-testid': 'channel-secret' }, t('alerts.secret'), ' ',
         h('code', { class: 'mono' }, c.secret))
       : null;
-    return h('li', { class: 'edit-row', 'data-testid': 'channel-row' },
-      h('label', { for: typeId, class: 'visually-hidden' }, t('alerts.channelKindLabel', { n: i + 1 })), type,
-      h('label', { for: targetId, class: 'visually-hidden' },
-        t(c.type === 'webhook' ? 'alerts.urlLabel' : 'alerts.phoneLabel', { n: i + 1 })), target,
-      h('button', { type: 'button', class: 'btn btn-quiet btn-remove', 'data-testid': 'channel-remove',
-        'aria-label': t('alerts.removeChannel', { n: i + 1 }), onclick: () => {
-          this.channels.splice(i, 1);
-          redraw();
-        } }, t('alerts.remove')),
+    return h('li', { class: 'edit-row', 'data-testid': 'channel-row', 'data-type': 'webhook' },
+      kind,
+      h('label', { for: targetId, class: 'visually-hidden' }, t('alerts.urlLabel', { n: i + 1 })), target,
+      remove,
       secret);
+  }
+
+  /** Where an SMS channel texts: the line's own number (read-only), or for an operator a field. */
+  smsNumber(c, i) {
+    if (!this.ownNumberOnly) {
+      const id = uid('ct');
+      const target = h('input', { id, type: 'tel', value: c.to ?? '', placeholder: t('alerts.smsToPlaceholder'),
+        'data-testid': 'channel-target', autocomplete: 'off', oninput: () => { c.to = target.value; } });
+      return [h('label', { for: id, class: 'visually-hidden' }, t('alerts.phoneLabel', { n: i + 1 })), target];
+    }
+    const number = c.to || (this.msisdn ? t('alerts.smsOwnNumberIs', { number: this.msisdn }) : t('alerts.smsOwnNumber'));
+    return h('p', { class: 'sms-to', 'data-testid': 'channel-to' },
+      h('span', { class: 'muted' }, t('alerts.smsTo')), ' ', h('span', { class: 'sms-number' }, number));
+  }
+
+  /** Quiet hours of an SMS channel: the server's default, none, or from-to (two time fields). */
+  quietHours(c, i) {
+    const q = c.quiet ?? { mode: 'default' };
+    c.quiet = q;
+    const time = (key, shortKey, labelKey, testid) => {
+      const id = uid('cq');
+      const input = h('input', { id, type: 'time', value: q[key] ?? '', required: true, 'data-testid': testid,
+        oninput: () => { q[key] = input.value; } });
+      return h('span', { class: 'quiet-time' },
+        h('label', { for: id }, h('span', { 'aria-hidden': 'true' }, t(shortKey)),
+          h('span', { class: 'visually-hidden' }, t(labelKey, { n: i + 1 }))),
+        input);
+    };
+    const from = time('from', 'alerts.quietFrom', 'alerts.quietFromLabel', 'quiet-from');
+    const to = time('to', 'alerts.quietTo', 'alerts.quietToLabel', 'quiet-to');
+    const times = h('span', { class: 'quiet-times', hidden: q.mode !== 'custom' }, from, to);
+    const modeId = uid('cq');
+    const mode = h('select', { id: modeId, 'data-testid': 'quiet-mode', onchange: () => {
+      q.mode = mode.value;
+      if (q.mode === 'custom' && !q.from && !q.to) {
+        // A usual night as the starting point.
+        q.from = '22:00';
+        q.to = '07:00';
+        from.querySelector('input').value = q.from;
+        to.querySelector('input').value = q.to;
+      }
+      times.hidden = q.mode !== 'custom';
+    } },
+    h('option', { value: 'default', selected: q.mode === 'default' }, t('alerts.quiet.default')),
+    h('option', { value: 'off', selected: q.mode === 'off' }, t('alerts.quiet.off')),
+    h('option', { value: 'custom', selected: q.mode === 'custom' }, t('alerts.quiet.custom')));
+    return h('div', { class: 'quiet-hours', 'data-testid': 'quiet-hours' },
+      h('label', { for: modeId, class: 'quiet-label' }, h('span', { 'aria-hidden': 'true' }, t('alerts.quiet')),
+        h('span', { class: 'visually-hidden' }, t('alerts.quietLabel', { n: i + 1 }))),
+      mode,
+      times,
+      h('p', { class: 'muted small quiet-help' }, t('alerts.quietHelp')));
   }
 
   /** {value: the PUT body} or {error: a message naming the first bad row}. */
@@ -181,9 +272,12 @@ export class AlertsEditor {
       thresholds.push(r.label);
     }
     const channels = [];
+    let sms = 0;
     for (const [i, c] of this.channels.entries()) {
-      const r = checkChannel(c);
+      const r = c.type === 'sms' ? smsChannel(c, { ownNumberOnly: this.ownNumberOnly }) : checkChannel(c);
       if (r.error) return { error: t('alerts.channelError', { n: i + 1, message: t(r.error) }) };
+      if (c.type === 'sms') sms += 1;
+      if (this.ownNumberOnly && sms > 1) return { error: t('alerts.channelError', { n: i + 1, message: t('alerts.error.smsTwice') }) };
       channels.push(r.channel);
     }
     return { value: { thresholds, channels } };
@@ -200,7 +294,7 @@ export function mount(root, ctx) {
   }
   const holder = h('section', { class: 'card' });
   const show = (id) => {
-    const editor = new AlertsEditor(id);
+    const editor = new AlertsEditor(id, { ownNumberOnly: true, msisdn: lines.find((l) => l.id === id)?.msisdn ?? null });
     replace(holder, editor.el);
     editor.load();
   };

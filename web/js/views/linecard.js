@@ -2,23 +2,31 @@
 // a history chart with the forecast, and what used the data. Used by the subscriber's page
 // and by the operator's line detail. setUsage() takes a new GET .../usage (or stream) object
 // and redraws in place; history and the breakdown are refetched at most once a minute.
+//
+// Loading: the usage and the hourly chart's points are asked at once (the chart needs only the
+// clock); the breakdown needs the cycle's start, so it follows the usage. The breakdown sums
+// daily points (a month of hourly points by app is ~20 times the bytes) and asks hour by hour
+// only for a cycle's first day when the cycle began inside it (a pass started at first use).
 
 import { get, path, withQuery } from '../api.js';
-import { TimeChart } from '../chart.js';
+import { TimeChart, uPlotReady } from '../chart.js';
 import { h, replace, uid } from '../dom.js';
 import {
   byteUnitFor, formatBytes, formatClock, formatDate, formatDateTime, formatDuration, formatMoney, formatPercent,
   formatRate, formatRelative, toMillis,
 } from '../format.js';
-import { breakdown, cycleSeries, dailySeries, hourlySeries } from '../history.js';
+import { breakdown, cycleSeries, dailySeries, hourlySeries, isLocalMidnight, periodPoints } from '../history.js';
 import { locale, t } from '../i18n.js';
 
 const HISTORY_REFRESH_MS = 60_000;
 const TICK_MS = 15_000;
 const HOUR = 3600e3;
 const DAY = 86400e3;
-// Hourly history is kept 35 days by default: longer cycles use daily points for the breakdown.
-const HOURLY_BREAKDOWN_MAX_MS = 35 * DAY;
+// The hourly chart's hours back from the current one.
+const HOURLY_CHART_HOURS = 48;
+// Hourly history is kept 35 days by default ([retention] hourly): a cycle begun longer ago
+// counts its first day whole (daily points only).
+const HOURLY_KEPT_MS = 35 * DAY;
 
 /** "3d" / "90m" / "1h30m" (the server's durations) -> milliseconds, or NaN. */
 export function durationMs(text) {
@@ -118,13 +126,28 @@ export class LineCard {
   }
 
   async load() {
+    // The hourly chart depends on the clock only: its points are asked with the usage. The
+    // chart's library is run while they are on their way.
+    const hourly = this.historyMode === 'hour' ? this.fetchHourly(Date.now()) : null;
+    const usage = this.refreshUsage();
+    uPlotReady();
     try {
-      await this.refreshUsage();
+      await usage;
     } catch (e) {
       replace(this.summary, h('p', { class: 'notice notice-error', role: 'alert' }, t('card.loadError', { message: e.message })));
       return;
     }
-    this.loadHistory();
+    this.loadHistory(hourly);
+  }
+
+  /** GET the hourly points of the chart's hours around `nowMs`: {hour, answer (a promise)}. */
+  fetchHourly(nowMs) {
+    const hour = Math.floor(nowMs / HOUR) * HOUR;
+    const from = new Date(hour - (HOURLY_CHART_HOURS - 1) * HOUR).toISOString();
+    const to = new Date(nowMs + HOUR).toISOString();
+    const answer = get(withQuery(path`/v1/lines/${this.id}/history`, { granularity: 'hour', from, to }));
+    answer.catch(() => {}); // handled by whoever awaits it
+    return { hour, answer };
   }
 
   async refreshUsage() {
@@ -418,10 +441,11 @@ export class LineCard {
     this.loadBreakdown().catch((e) => this.breakdownError(e));
   }
 
-  loadHistory() {
+  /** hourly: points already asked by fetchHourly() (used when still of the current hour). */
+  loadHistory(hourly = null) {
     if (this.destroyed || !this.usage) return;
     this.historyLoadedAt = Date.now();
-    this.loadChart().catch((e) => this.chartError(e));
+    this.loadChart(hourly).catch((e) => this.chartError(e));
     this.loadBreakdown().catch((e) => this.breakdownError(e));
   }
 
@@ -435,7 +459,7 @@ export class LineCard {
     replace(this.breakdownList, h('p', { class: 'notice notice-error' }, t('breakdown.error', { message: e.message })));
   }
 
-  async loadChart() {
+  async loadChart(hourly = null) {
     const u = this.usage;
     const loc = locale();
     const now = this.now();
@@ -447,10 +471,10 @@ export class LineCard {
     let yMax = null;
     if (this.historyMode === 'hour') {
       granularity = 'hour';
-      const from = new Date(Math.floor(now / HOUR) * HOUR - 47 * HOUR).toISOString();
-      const to = new Date(now + HOUR).toISOString();
-      const r = await get(withQuery(path`/v1/lines/${this.id}/history`, { granularity: 'hour', from, to }));
-      const s = hourlySeries(r.points, now, u.forecast?.rate_bytes_per_hour ?? 0);
+      // Asked before the usage told the server's clock: good while it is the same hour there.
+      const asked = hourly && hourly.hour === Math.floor(now / HOUR) * HOUR ? hourly : this.fetchHourly(now);
+      const r = await asked.answer;
+      const s = hourlySeries(r.points, now, u.forecast?.rate_bytes_per_hour ?? 0, HOURLY_CHART_HOURS);
       x = s.x;
       series = [
         { label: t('history.usedPerHour'), values: s.used, style: 'bars' },
@@ -525,13 +549,19 @@ export class LineCard {
     const loc = locale();
     const now = this.now();
     const start = u.cycle ? toMillis(u.cycle.start) : now - 7 * DAY;
-    const granularity = now - start <= HOURLY_BREAKDOWN_MAX_MS ? 'hour' : 'day';
+    const from = u.cycle ? u.cycle.start : new Date(start).toISOString();
     const by = this.breakdownBy;
-    const r = await get(withQuery(path`/v1/lines/${this.id}/history`, {
-      granularity, by, from: u.cycle ? u.cycle.start : new Date(start).toISOString(),
-    }));
+    const url = path`/v1/lines/${this.id}/history`;
+    // Whole days from daily points, and for a cycle begun inside a local day that day's hours
+    // from the start on. (A pass not started yet has no cycle: its last 7 days are shown.)
+    const firstDayHours = u.cycle && !isLocalMidnight(from) && now - start <= HOURLY_KEPT_MS
+      ? get(withQuery(url, { granularity: 'hour', by, from, to: new Date(start + DAY + 2 * HOUR).toISOString() }))
+      : null;
+    firstDayHours?.catch(() => {});
+    const daily = await get(withQuery(url, { granularity: 'day', by, from }));
+    const hours = firstDayHours ? await firstDayHours : null;
     if (this.destroyed || by !== this.breakdownBy) return;
-    const rows = breakdown(r.points, by);
+    const rows = breakdown(hours ? periodPoints(daily.points, hours.points, from) : daily.points, by);
     const out = [];
     if (by === 'app' && this.collectApps === false) {
       out.push(h('p', { class: 'note', 'data-testid': 'apps-off' }, t('breakdown.appsOff'), ' ',

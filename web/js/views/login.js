@@ -1,12 +1,55 @@
-// Sign in: a subscriber with account and password, an operator with the admin token. Either way
-// POST /v1/auth/login answers with a session cookie; the token is not kept by the page.
+// Sign in: a subscriber with account and password or with a code texted to their line's number,
+// an operator with the admin token. POST /v1/auth/login (or /v1/auth/sms-login after
+// /v1/auth/sms-code) answers with a session cookie; the token is not kept by the page.
+//
+// Sign-in by SMS is on only when the server sends SMS ([sms] send_url): elsewhere its routes
+// answer 404. Choosing it asks the server once (POST /v1/auth/sms-code with no number: 400 when it
+// is on, 404 when not); a 404, then or later, hides the choice for the rest of the browser session.
 
 import { ApiError, post, setCsrfToken } from '../api.js';
 import { field, h, uid } from '../dom.js';
 import { t } from '../i18n.js';
+import { checkCode, checkMsisdn, formatCountdown } from '../sms.js';
+
+const SMS_OFF_KEY = 'ryuryo.smsLogin';
+// Before "send again" is offered: time for the first SMS to arrive.
+const RESEND_AFTER_MS = 30_000;
+
+let smsOff = readSmsOff();
+let smsProbe = null;
+// A code sent and still valid: kept over a re-render (a language switch), not over a reload.
+let pending = null;
+
+function readSmsOff() {
+  try {
+    return globalThis.sessionStorage?.getItem(SMS_OFF_KEY) === 'off';
+  } catch {
+    return false;
+  }
+}
+
+function rememberSmsOff() {
+  smsOff = true;
+  try {
+    globalThis.sessionStorage?.setItem(SMS_OFF_KEY, 'off');
+  } catch {
+    // No storage: this page still knows.
+  }
+}
+
+/** Whether the server signs in by SMS: false only when it said 404. */
+function probeSms() {
+  smsProbe ??= post('/v1/auth/sms-code', {}, { quiet401: true }).then(() => true,
+    (e) => !(e instanceof ApiError && e.status === 404));
+  return smsProbe;
+}
 
 export function mount(root, ctx) {
   let mode = ctx.query.get('as') === 'operator' ? 'operator' : 'subscriber';
+  let method = pending && pending.expiresAt > Date.now() ? 'sms' : 'password';
+  let timer = null;
+
+  // ---- account and password, or the admin token ------------------------------------------------
   const error = h('p', { class: 'form-error', role: 'alert', 'data-testid': 'login-error', hidden: true });
   const account = h('input', { type: 'text', name: 'account', autocomplete: 'username', required: true,
     autocapitalize: 'none', spellcheck: 'false', 'data-testid': 'login-account' });
@@ -31,16 +74,7 @@ export function mount(root, ctx) {
       } }),
     h('span', null, label));
 
-  function show() {
-    subscriberFields.hidden = mode !== 'subscriber';
-    operatorFields.hidden = mode !== 'operator';
-    account.required = mode === 'subscriber';
-    password.required = mode === 'subscriber';
-    token.required = mode === 'operator';
-    error.hidden = true;
-  }
-
-  const form = h('form', { class: 'card login-card', 'data-testid': 'login-form', novalidate: false,
+  const form = h('form', { class: 'login-form', 'data-testid': 'login-form', novalidate: false,
     onsubmit: async (e) => {
       e.preventDefault();
       error.hidden = true;
@@ -61,29 +95,258 @@ export function mount(root, ctx) {
         (mode === 'operator' ? token : password).focus();
       }
     } },
+    subscriberFields,
+    operatorFields,
+    error,
+    submit);
+
+  // ---- a code by SMS -----------------------------------------------------------------------------
+  const smsStart = h('button', { type: 'button', class: 'btn btn-block', 'data-testid': 'login-sms',
+    onclick: () => openSms() }, t('sms.start'));
+  const smsOffer = h('div', { class: 'login-alt' }, h('p', { class: 'login-or' }, h('span', null, t('sms.or'))), smsStart);
+  const smsUnavailable = h('p', { class: 'note', role: 'status', 'data-testid': 'login-sms-unavailable', hidden: true },
+    t('sms.unavailable'));
+
+  const phone = h('input', { type: 'tel', name: 'msisdn', autocomplete: 'tel', inputmode: 'tel', required: true,
+    'data-testid': 'sms-phone' });
+  const phoneError = h('p', { class: 'form-error', role: 'alert', 'data-testid': 'sms-phone-error', hidden: true });
+  const send = h('button', { type: 'submit', class: 'btn btn-primary btn-block', 'data-testid': 'sms-send' }, t('sms.send'));
+  const phoneForm = h('form', { class: 'login-form', 'data-testid': 'sms-phone-form', novalidate: true,
+    onsubmit: (e) => {
+      e.preventDefault();
+      const n = checkMsisdn(phone.value);
+      if (n.error) {
+        showError(phoneError, t(n.error));
+        phone.focus();
+        return;
+      }
+      sendCode(phone.value.trim(), false);
+    } },
+  field(t('sms.phone'), phone, { hint: t('sms.phoneHint') }),
+  phoneError,
+  send);
+
+  const sentNote = h('p', { class: 'note', role: 'status', 'data-testid': 'sms-sent' });
+  const code = h('input', { type: 'text', name: 'code', inputmode: 'numeric', autocomplete: 'one-time-code',
+    pattern: '[0-9]{6}', maxlength: '7', required: true, spellcheck: 'false', class: 'input-code', 'data-testid': 'sms-code' });
+  const countdown = h('p', { class: 'muted small countdown', role: 'timer', 'data-testid': 'sms-countdown' });
+  const codeError = h('p', { class: 'form-error', role: 'alert', 'data-testid': 'sms-code-error', hidden: true });
+  const signIn = h('button', { type: 'submit', class: 'btn btn-primary btn-block', 'data-testid': 'sms-submit' },
+    t('sms.submit'));
+  const resend = h('button', { type: 'button', class: 'btn-link', 'data-testid': 'sms-resend',
+    onclick: () => sendCode(pending?.number ?? phone.value.trim(), true) }, t('sms.resend'));
+  const change = h('button', { type: 'button', class: 'btn-link', 'data-testid': 'sms-change', onclick: () => {
+    pending = null;
+    stopTimer();
+    code.value = '';
+    showStep();
+    phone.focus();
+  } }, t('sms.changeNumber'));
+  const codeForm = h('form', { class: 'login-form', 'data-testid': 'sms-code-form', novalidate: true,
+    onsubmit: async (e) => {
+      e.preventDefault();
+      codeError.hidden = true;
+      const c = checkCode(code.value);
+      if (c.error) {
+        showError(codeError, t(c.error));
+        code.focus();
+        return;
+      }
+      signIn.disabled = true;
+      try {
+        const answer = await post('/v1/auth/sms-login', { msisdn: pending.number, code: c.value }, { quiet401: true });
+        setCsrfToken(answer?.csrf_token);
+        pending = null;
+        stopTimer();
+        await ctx.signedIn(ctx.query.get('next'));
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 404) {
+          smsGone();
+          return;
+        }
+        showError(codeError, smsLoginError(err));
+        signIn.disabled = false;
+        code.select();
+        code.focus();
+      }
+    } },
+  sentNote,
+  field(t('sms.code'), code, { hint: t('sms.codeHint') }),
+  countdown,
+  codeError,
+  signIn,
+  h('p', { class: 'login-links' }, resend, change));
+
+  const usePassword = h('button', { type: 'button', class: 'btn-link', 'data-testid': 'sms-use-password', onclick: () => {
+    method = 'password';
+    show();
+    account.focus();
+  } }, t('sms.usePassword'));
+  const smsBox = h('div', { class: 'sms-login', 'data-testid': 'login-sms-box' },
+    h('h2', null, t('sms.start')),
+    h('p', { class: 'muted small' }, t('sms.intro')),
+    phoneForm,
+    codeForm,
+    h('p', { class: 'login-links' }, usePassword));
+
+  function showError(el, message) {
+    el.textContent = message;
+    el.hidden = false;
+  }
+
+  function show() {
+    const sms = mode === 'subscriber' && method === 'sms' && !smsOff;
+    form.hidden = sms;
+    subscriberFields.hidden = mode !== 'subscriber';
+    operatorFields.hidden = mode !== 'operator';
+    account.required = mode === 'subscriber';
+    password.required = mode === 'subscriber';
+    token.required = mode === 'operator';
+    error.hidden = true;
+    smsOffer.hidden = mode !== 'subscriber' || sms || smsOff;
+    smsBox.hidden = !sms;
+    if (mode !== 'subscriber') smsUnavailable.hidden = true;
+    showStep();
+  }
+
+  function showStep() {
+    const codeStep = Boolean(pending);
+    phoneForm.hidden = codeStep;
+    codeForm.hidden = !codeStep;
+    phoneError.hidden = true;
+    codeError.hidden = true;
+    send.disabled = false;
+    signIn.disabled = false;
+    if (codeStep) {
+      phone.value = pending.number;
+      sentNote.textContent = t(pending.resent ? 'sms.resent' : 'sms.sent', { number: pending.number });
+      tick();
+      if (!timer) timer = setInterval(tick, 1000);
+    } else {
+      stopTimer();
+    }
+  }
+
+  function tick() {
+    if (!pending) return;
+    const now = Date.now();
+    const left = (pending.expiresAt - now) / 1000;
+    if (left > 0) {
+      countdown.textContent = t('sms.validFor', { time: formatCountdown(left) });
+      countdown.classList.remove('form-error');
+    } else {
+      countdown.textContent = t('sms.expired');
+      countdown.classList.add('form-error');
+    }
+    signIn.disabled = left <= 0;
+    const wait = Math.ceil((pending.resendAt - now) / 1000);
+    resend.disabled = wait > 0 && left > 0;
+    resend.textContent = resend.disabled ? t('sms.resendIn', { n: wait }) : t('sms.resend');
+  }
+
+  function stopTimer() {
+    if (timer) clearInterval(timer);
+    timer = null;
+  }
+
+  function smsGone() {
+    rememberSmsOff();
+    pending = null;
+    method = 'password';
+    smsUnavailable.hidden = false;
+    show();
+    account.focus();
+  }
+
+  async function openSms() {
+    method = 'sms';
+    show();
+    phone.focus();
+    if (!(await probeSms())) smsGone();
+  }
+
+  async function sendCode(number, again) {
+    const errorEl = again ? codeError : phoneError;
+    errorEl.hidden = true;
+    send.disabled = true;
+    resend.disabled = true;
+    try {
+      const answer = await post('/v1/auth/sms-code', { msisdn: number }, { quiet401: true });
+      const now = Date.now();
+      const ttl = Number(answer?.expires_in_s) > 0 ? Number(answer.expires_in_s) : 300;
+      pending = { number, expiresAt: now + ttl * 1000, resendAt: now + RESEND_AFTER_MS, resent: again };
+      code.value = '';
+      showStep();
+      code.focus();
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) {
+        smsGone();
+        return;
+      }
+      send.disabled = false;
+      if (again) tick();
+      showError(errorEl, smsSendError(err));
+      (again ? code : phone).focus();
+    }
+  }
+
+  const card = h('div', { class: 'card login-card' },
     h('h1', null, t('login.title')),
     h('p', { class: 'muted' }, t('login.intro')),
     h('fieldset', { class: 'segmented' },
       h('legend', null, t('login.as')),
       modeRadio('subscriber', t('login.subscriber')),
       modeRadio('operator', t('login.operator'))),
-    subscriberFields,
-    operatorFields,
-    error,
-    submit);
+    form,
+    smsUnavailable,
+    smsOffer,
+    smsBox);
   show();
-  root.append(h('section', { class: 'page login-page' }, form));
-  (mode === 'operator' ? token : account).focus();
-  return null;
+  root.append(h('section', { class: 'page login-page' }, card));
+  if (mode === 'operator') token.focus();
+  else if (method === 'sms') code.focus();
+  else account.focus();
+  return {
+    destroy() {
+      stopTimer();
+    },
+  };
 }
 
 function loginError(err) {
   if (err instanceof ApiError) {
     if (err.status === 401) return t('login.error.credentials');
-    if (err.status === 429) {
-      const s = Number.isFinite(err.retryAfter) && err.retryAfter > 0 ? err.retryAfter : 60;
-      return t('login.error.rateLimited', { n: s });
-    }
+    if (err.status === 429) return t('login.error.rateLimited', { n: retrySeconds(err) });
+    if (err.status === 0) return t('login.error.network');
+  }
+  return t('login.error.other', { message: err.message });
+}
+
+function retrySeconds(err) {
+  return Number.isFinite(err.retryAfter) && err.retryAfter > 0 ? err.retryAfter : 60;
+}
+
+/** A wait of Retry-After seconds, in seconds when short and in minutes when not. */
+function tooMany(err) {
+  const s = retrySeconds(err);
+  return s < 120 ? t('login.error.rateLimited', { n: s }) : t('sms.error.tooMany', { n: Math.ceil(s / 60) });
+}
+
+function smsSendError(err) {
+  if (err instanceof ApiError) {
+    if (err.status === 400) return t('sms.error.phone');
+    if (err.status === 429) return tooMany(err);
+    if (err.status === 503) return t('sms.error.gateway');
+    if (err.status === 0) return t('login.error.network');
+  }
+  return t('login.error.other', { message: err.message });
+}
+
+function smsLoginError(err) {
+  if (err instanceof ApiError) {
+    if (err.status === 401) return t('sms.error.wrongCode');
+    if (err.status === 400) return t('sms.error.code');
+    if (err.status === 429) return tooMany(err);
     if (err.status === 0) return t('login.error.network');
   }
   return t('login.error.other', { message: err.message });
