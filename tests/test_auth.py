@@ -54,6 +54,19 @@ def jst_day(epoch_s):
     return time.gmtime(epoch_s + JST).tm_mday
 
 
+def usage_window():
+    """(start, end) of the setup's records: up to an hour ending a minute ago, inside the local
+    (Asia/Tokyo) day, so that each line has one daily history point at any time of day. In the
+    first two minutes of a day, waits until they have passed."""
+    now = int(time.time())
+    day_start = (now + JST) // 86400 * 86400 - JST
+    if now - day_start < 120:
+        time.sleep(120 - (now - day_start))
+        now = int(time.time())
+    t1 = now - 60
+    return max(day_start, t1 - HOUR), t1
+
+
 # A cycle day 10 days back (at most 28): no record of a test straddles a reset.
 CYCLE_DAY = min(jst_day(NOW - 10 * 86400), 28)
 
@@ -306,7 +319,7 @@ class AuthTest(AuthTestBase):
                 body["account"] = account
             must(srv.put(f"/v1/lines/{line}", body), 201)
         must(srv.put("/v1/pools/bob-pool", {"plan": "t-monthly", "account": "bob"}), 201)
-        t0, t1 = NOW - 2 * HOUR, NOW - HOUR
+        t0, t1 = usage_window()
         j = srv.post("/v1/usage", [
             record("alice-1", 1000, 2000, t0, t1, id="a1", app="aliceapp", device="alicephone"),
             record("alice-2", 10, 20, t0, t1, id="a2"),
