@@ -50,6 +50,19 @@ const ROUTES = [
 // Each render() takes a number; a view that finishes loading after a newer render began is dropped.
 let renderSeq = 0;
 
+// While the sign-in form waits for someone to type, the usage page's modules and the chart
+// library are run, so that signing in does not wait for them (once per page load).
+let warmedUp = false;
+function warmUpAfterSignIn() {
+  if (warmedUp) return;
+  warmedUp = true;
+  const idle = window.requestIdleCallback ?? ((f) => setTimeout(f, 500));
+  idle(() => {
+    import('./views/dashboard.js').catch(() => {});
+    import('./chart.js').then((c) => c.uPlotReady()).catch(() => {});
+  });
+}
+
 export function navigate(to, { replace: replaceEntry = false } = {}) {
   if (to === location.pathname + location.search) {
     render();
@@ -153,6 +166,7 @@ function render() {
   match.load().then((v) => {
     if (seq !== renderSeq) return;
     state.view = v.mount(main, ctx) ?? null;
+    if (!state.me) warmUpAfterSignIn();
   }, (e) => {
     if (seq !== renderSeq) return;
     replace(main, h('p', { class: 'notice notice-error', role: 'alert' }, t('app.unreachable', { message: e.message })));
