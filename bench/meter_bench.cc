@@ -6,6 +6,7 @@
 #include <random>
 #include <vector>
 
+#include "api/views.h"
 #include "core/meter.h"
 
 namespace ryuryo {
@@ -72,6 +73,40 @@ void BM_MeterApply(benchmark::State& state) {
   state.counters["conserved"] = meter.bytes_applied() == meter.bytes_debited() ? 1 : 0;
 }
 BENCHMARK(BM_MeterApply)->Arg(1000)->Arg(100000)->Unit(benchmark::kMicrosecond);
+
+// The usage of one line as the live stream renders it: the snapshot (what runs under the ledger's
+// lock) and the JSON text (what runs after it), separately.
+void BM_UsageRender(benchmark::State& state) {
+  const bool json = state.range(0) != 0;
+  Meter meter(BenchCatalog());
+  Effects fx;
+  LineSpec s;
+  s.id = "line-1";
+  s.plan = "mvno-20gb";
+  meter.PutLine(s, kStart, &fx);
+  UsageRecord r;
+  r.line = "line-1";
+  r.bytes_down = 3'000'000'000ULL;
+  r.start = kStart + 3'600'000;
+  r.end = kStart + 7'200'000;
+  meter.Apply({r}, r.end, &fx);
+  const Line& line = *meter.FindLine("line-1");
+  const Millis now = r.end + 60'000;
+  size_t bytes = 0;
+  for (auto _ : state) {
+    api::UsageSnapshot u = api::UsageOf(meter, line, now);
+    if (json) {
+      std::string text =
+          api::UsageJson(u).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      bytes = text.size();
+      benchmark::DoNotOptimize(text);
+    } else {
+      benchmark::DoNotOptimize(u);
+    }
+  }
+  state.counters["json_bytes"] = static_cast<double>(bytes);
+}
+BENCHMARK(BM_UsageRender)->ArgName("json")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace ryuryo

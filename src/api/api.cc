@@ -566,10 +566,14 @@ void Api::Route(HttpRequest& req, Responder& respond) {
     }
     if (sub == "usage") {
       if (method != "GET") return method_not_allowed();
-      return respond(ledger_->Read([&](const Meter& m) {
-        const Line* l = m.FindLine(id);
-        return l ? JsonOk(UsageJson(m, *l, now)) : not_found();
-      }));
+      // The numbers under the lock, the JSON after it.
+      std::optional<UsageSnapshot> usage =
+          ledger_->Read([&](const Meter& m) -> std::optional<UsageSnapshot> {
+            const Line* l = m.FindLine(id);
+            if (l == nullptr) return std::nullopt;
+            return UsageOf(m, *l, now);
+          });
+      return respond(usage ? JsonOk(UsageJson(*usage)) : not_found());
     }
     if (sub == "history") {
       if (method != "GET") return method_not_allowed();

@@ -55,67 +55,108 @@ json BucketJson(const Zone& z, const Bucket& k) {
           {"topup_id", k.topup_id.empty() ? json(nullptr) : json(k.topup_id)}};
 }
 
-json UsageJson(const Meter& m, const Line& l, Millis now) {
+UsageSnapshot UsageOf(const Meter& m, const Line& l, Millis now) {
   UsageView v = m.Usage(l, now);
   const Balance& b = *v.balance;
   const Plan& p = *b.plan;
-  const Zone& z = b.zone;
+  UsageSnapshot u;
+  u.line = l.id;
+  u.plan = p.id;
+  u.plan_name = p.name;
+  u.plan_kind = p.kind;
+  u.locale = l.locale;
+  u.zone = b.zone;
+  u.has_quota = v.has_quota;
+  u.used_bytes = v.used_bytes;
+  u.quota_bytes = v.quota_bytes;
+  u.remaining_bytes = v.remaining_bytes;
+  u.bytes_up = b.cycle_bytes_up;
+  u.bytes_down = b.cycle_bytes_down;
+  u.buckets.reserve(v.buckets.size());
+  for (const Bucket* k : v.buckets) u.buckets.push_back(*k);
+  u.started = b.started;
+  u.cycle_start = b.cycle_start;
+  u.cycle_end = b.cycle_end;
+  u.state = b.state;
+  u.reason = b.reason;
+  u.throttle_rate_bps = v.throttle_rate_bps;
+  u.forecast = v.forecast;
+  if (p.kind != PlanKind::kUnlimited && p.after_quota.action == QuotaAction::kOverage) {
+    u.overage = p.after_quota;
+  }
+  u.overage_bytes = v.overage_bytes;
+  u.overage_cost_micros = v.overage_cost_micros;
+  u.fair_use = p.fair_use;
+  u.fair_use_window_bytes = v.fair_use_window_bytes;
+  if (v.pool != nullptr) {
+    u.pool = v.pool->id;
+    u.pool_member_used_bytes = l.member_cycle_start == b.cycle_start ? l.member_cycle_bytes : 0;
+    u.pool_members = v.pool->members.size();
+  }
+  u.as_of = now;
+  u.last_record_at = l.last_record_at;
+  return u;
+}
+
+json UsageJson(const UsageSnapshot& u) {
+  const Zone& z = u.zone;
   json j;
-  j["line"] = l.id;
-  j["plan"] = p.id;
-  j["plan_name"] = p.name;
-  j["plan_kind"] = PlanKindName(p.kind);
+  j["line"] = u.line;
+  j["plan"] = u.plan;
+  j["plan_name"] = u.plan_name;
+  j["plan_kind"] = PlanKindName(u.plan_kind);
   j["timezone"] = z.name();
-  j["locale"] = l.locale;
-  j["used"] = v.used_bytes;
-  j["bytes_up"] = b.cycle_bytes_up;
-  j["bytes_down"] = b.cycle_bytes_down;
-  j["quota"] = v.has_quota ? json(v.quota_bytes) : json(nullptr);
-  j["remaining"] = v.has_quota ? json(v.remaining_bytes) : json(nullptr);
+  j["locale"] = u.locale;
+  j["used"] = u.used_bytes;
+  j["bytes_up"] = u.bytes_up;
+  j["bytes_down"] = u.bytes_down;
+  j["quota"] = u.has_quota ? json(u.quota_bytes) : json(nullptr);
+  j["remaining"] = u.has_quota ? json(u.remaining_bytes) : json(nullptr);
   json buckets = json::array();
-  for (const Bucket* k : v.buckets) buckets.push_back(BucketJson(z, *k));
+  for (const Bucket& k : u.buckets) buckets.push_back(BucketJson(z, k));
   j["buckets"] = buckets;
-  if (b.started) {
-    j["cycle"] = {{"start", z.FormatRfc3339(b.cycle_start)}, {"end", z.FormatRfc3339(b.cycle_end)}};
+  if (u.started) {
+    j["cycle"] = {{"start", z.FormatRfc3339(u.cycle_start)}, {"end", z.FormatRfc3339(u.cycle_end)}};
   } else {
     j["cycle"] = nullptr;  // a first-use pass not yet used
   }
-  j["state"] = LineStateName(b.state);
-  j["reason"] = b.reason == StateReason::kNone ? json(nullptr) : json(StateReasonName(b.reason));
-  j["throttle_rate_bps"] = v.throttle_rate_bps > 0 ? json(v.throttle_rate_bps) : json(nullptr);
+  j["state"] = LineStateName(u.state);
+  j["reason"] = u.reason == StateReason::kNone ? json(nullptr) : json(StateReasonName(u.reason));
+  j["throttle_rate_bps"] = u.throttle_rate_bps > 0 ? json(u.throttle_rate_bps) : json(nullptr);
+  const Forecast& fc = u.forecast;
   json f;
-  f["exhausted_at"] =
-      v.forecast.exhausted_at ? json(z.FormatRfc3339(*v.forecast.exhausted_at)) : json(nullptr);
-  f["projected_cycle_total"] = v.forecast.projected_cycle_bytes;
-  f["daily_budget"] =
-      v.forecast.daily_budget_bytes ? json(*v.forecast.daily_budget_bytes) : json(nullptr);
-  f["rate_bytes_per_hour"] = static_cast<uint64_t>(v.forecast.rate_bytes_per_hour);
+  f["exhausted_at"] = fc.exhausted_at ? json(z.FormatRfc3339(*fc.exhausted_at)) : json(nullptr);
+  f["projected_cycle_total"] = fc.projected_cycle_bytes;
+  f["daily_budget"] = fc.daily_budget_bytes ? json(*fc.daily_budget_bytes) : json(nullptr);
+  f["rate_bytes_per_hour"] = static_cast<uint64_t>(fc.rate_bytes_per_hour);
   j["forecast"] = f;
-  if (p.kind != PlanKind::kUnlimited && p.after_quota.action == QuotaAction::kOverage) {
-    const AfterQuota& a = p.after_quota;
+  if (u.overage) {
+    const AfterQuota& a = *u.overage;
     j["overage"] = {
-        {"bytes", v.overage_bytes},
-        {"cost", FormatMoney(v.overage_cost_micros, a.currency)},
+        {"bytes", u.overage_bytes},
+        {"cost", FormatMoney(u.overage_cost_micros, a.currency)},
         {"currency", a.currency},
         {"cap", a.cap_micros >= 0 ? json(FormatMoney(a.cap_micros, a.currency)) : json(nullptr)}};
   }
-  if (p.fair_use) {
-    j["fair_use"] = {{"window", FormatDuration(p.fair_use->window_ms)},
-                     {"limit", p.fair_use->limit_bytes},
-                     {"used", v.fair_use_window_bytes}};
+  if (u.fair_use) {
+    j["fair_use"] = {{"window", FormatDuration(u.fair_use->window_ms)},
+                     {"limit", u.fair_use->limit_bytes},
+                     {"used", u.fair_use_window_bytes}};
   }
-  if (v.pool != nullptr) {
-    uint64_t member = l.member_cycle_start == b.cycle_start ? l.member_cycle_bytes : 0;
-    j["pool"] = {{"id", v.pool->id}, {"member_used", member}, {"members", v.pool->members.size()}};
+  if (!u.pool.empty()) {
+    j["pool"] = {
+        {"id", u.pool}, {"member_used", u.pool_member_used_bytes}, {"members", u.pool_members}};
   }
-  j["as_of"] = z.FormatRfc3339(now);
-  j["last_record_at"] = TimeOrNull(z, l.last_record_at);
+  j["as_of"] = z.FormatRfc3339(u.as_of);
+  j["last_record_at"] = TimeOrNull(z, u.last_record_at);
   j["display"] = {
-      {"used", FormatBytes(v.used_bytes)},
-      {"quota", v.has_quota ? json(FormatBytes(v.quota_bytes)) : json(nullptr)},
-      {"remaining", v.has_quota ? json(FormatBytes(v.remaining_bytes)) : json(nullptr)}};
+      {"used", FormatBytes(u.used_bytes)},
+      {"quota", u.has_quota ? json(FormatBytes(u.quota_bytes)) : json(nullptr)},
+      {"remaining", u.has_quota ? json(FormatBytes(u.remaining_bytes)) : json(nullptr)}};
   return j;
 }
+
+json UsageJson(const Meter& m, const Line& l, Millis now) { return UsageJson(UsageOf(m, l, now)); }
 
 json AuditJson(const Zone& zone, const store::AuditEntry& e) {
   json debits = json::array();

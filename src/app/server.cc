@@ -337,12 +337,17 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
   api::LiveHub live(
       api::LiveHubOptions{},
       [&ledger](const std::string& id) -> std::string {
-        return ledger.Read([&](const Meter& m) -> std::string {
-          const Line* l = m.FindLine(id);
-          return l ? api::UsageJson(m, *l, ledger.Now())
-                         .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-                   : std::string();
-        });
+        // The numbers under the meter's lock, the JSON after it: the committer waits for the
+        // lock, and a render runs for every watched line that changed.
+        std::optional<api::UsageSnapshot> usage =
+            ledger.Read([&](const Meter& m) -> std::optional<api::UsageSnapshot> {
+              const Line* l = m.FindLine(id);
+              if (l == nullptr) return std::nullopt;
+              return api::UsageOf(m, *l, ledger.Now());
+            });
+        return usage ? api::UsageJson(*usage).dump(-1, ' ', false,
+                                                   nlohmann::json::error_handler_t::replace)
+                     : std::string();
       },
       [&ledger](const std::string& pool_id) {
         return ledger.Read([&](const Meter& m) {
