@@ -279,6 +279,34 @@ TEST_F(SmsOutboxTest, WaitingForQuietHoursNeverMakesAnEntryGiveUp) {
   EXPECT_TRUE(Shows(*w, "ryuryo_sms_outbox_dead_total 1")) << w->MetricsText();
 }
 
+TEST_F(SmsOutboxTest, AfterARestartEachKindCountsItsOwnDeadEntries) {
+  Queue(Alert(1), {0, kEnforcementEndpoint, kSmsEndpointBase, kSmsEndpointBase + 1});
+  for (uint32_t endpoint : {0u, kEnforcementEndpoint, kSmsEndpointBase, kSmsEndpointBase + 1}) {
+    auto e = Entry(1, endpoint);
+    ASSERT_TRUE(e.has_value()) << endpoint;
+    ASSERT_TRUE(db_->BuryOutbox(*e).ok());
+  }
+  struct Case {
+    OutboxLane lane;
+    std::vector<std::string> shown;
+  };
+  for (const Case& c :
+       {Case{OutboxLane::kAll,
+             {"ryuryo_webhooks_dead_total 1", "ryuryo_enforcement_outbox_dead_total 1",
+              "ryuryo_sms_outbox_dead_total 2"}},
+        Case{OutboxLane::kWebhooks, {"ryuryo_webhooks_dead_total 1"}},
+        Case{OutboxLane::kEnforcement, {"ryuryo_enforcement_outbox_dead_total 1"}},
+        Case{OutboxLane::kSms, {"ryuryo_sms_outbox_dead_total 2"}}}) {
+    options_.lane = c.lane;
+    auto w = Worker();
+    w->Start();  // reads the counts; nothing is live for its thread to do
+    w->Stop();
+    for (const std::string& line : c.shown) {
+      EXPECT_TRUE(Shows(*w, line)) << static_cast<int>(c.lane) << "\n" << w->MetricsText();
+    }
+  }
+}
+
 TEST_F(SmsOutboxTest, TheWebhookAndEnforcementLanesLeaveSmsEntriesAlone) {
   Queue(Alert(1), {kEnforcementEndpoint, kSmsEndpointBase, kSmsEndpointBase + 3});
   for (OutboxLane lane : {OutboxLane::kWebhooks, OutboxLane::kEnforcement}) {

@@ -34,11 +34,16 @@ WebhookDelivery::~WebhookDelivery() { Stop(); }
 
 void WebhookDelivery::Start() {
   if (thread_.joinable()) return;
-  uint64_t dead = 0;
-  const bool shows_dead =
-      options_.lane == OutboxLane::kAll || options_.lane == OutboxLane::kWebhooks;
-  if (shows_dead && store_->CountDeadOutbox(&dead).ok()) {
-    counters_[kWebhook].dead.store(dead, std::memory_order_relaxed);
+  // The dead entries kept in the store, so that the *_dead_total counters go on from where they
+  // were: each kind counts its own.
+  for (Kind kind : {kWebhook, kEnforcement, kSms}) {
+    uint64_t dead = 0;
+    auto which = [this, kind](uint32_t endpoint) {
+      return KindOf(endpoint) == kind && InLane(endpoint);
+    };
+    if (store_->CountDeadOutbox(&dead, which).ok()) {
+      counters_[kind].dead.store(dead, std::memory_order_relaxed);
+    }
   }
   stopping_ = false;
   thread_ = std::thread([this] { Run(); });
