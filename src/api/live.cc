@@ -11,6 +11,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "core/thread_name.h"
+
 namespace ryuryo::api {
 namespace {
 
@@ -330,7 +332,10 @@ LiveHub::~LiveHub() { Stop(); }
 void LiveHub::Start() {
   std::lock_guard lock(impl_->mu);
   if (impl_->thread.joinable() || impl_->stopping) return;
-  impl_->thread = std::thread([impl = impl_.get()] { impl->Run(); });
+  impl_->thread = std::thread([impl = impl_.get()] {
+    SetThreadName("ryuryo-live");
+    impl->Run();
+  });
 }
 
 void LiveHub::Stop() {

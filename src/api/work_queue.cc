@@ -1,9 +1,15 @@
 #include "api/work_queue.h"
 
+#include "core/thread_name.h"
+
 namespace ryuryo::api {
 
 WorkQueue::WorkQueue(size_t threads, size_t queued_max) : queued_max_(queued_max) {
-  for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
+  for (size_t i = 0; i < threads; ++i)
+    threads_.emplace_back([this] {
+      SetThreadName("ryuryo-work");
+      Run();
+    });
 }
 
 WorkQueue::~WorkQueue() {

@@ -16,6 +16,7 @@
 
 #include "core/codec.h"
 #include "core/record.h"
+#include "core/thread_name.h"
 #include "ingest/line_keys.h"
 #include "ingest/udp.h"
 #include "radius/auth.h"
@@ -186,7 +187,7 @@ struct RadiusAccountingServer::Request {
   SteadyClock::time_point received;
   bool has_usage = true;  // false: a status type that carries no usage (answered, not tracked)
   radius::AccountingInput input;
-  std::vector<std::string> candidates;  // line keys, in the configured order
+  std::vector<std::string> candidates;         // line keys, in the configured order
   std::vector<radius::Attribute> proxy_state;  // copied into the response (RFC 2865 §5.33)
   // Set by Produce().
   bool ok = false;
@@ -270,15 +271,18 @@ void RadiusAccountingServer::CommitSessions(store::Batch* batch) {
 }
 
 Status RadiusAccountingServer::Listen() {
-  return BindUdp("radius accounting", options_.address, options_.port,
-                 options_.socket_buffer_bytes, &fd_, &port_);
+  return BindUdp("radius accounting", options_.address, options_.port, options_.socket_buffer_bytes,
+                 &fd_, &port_);
 }
 
 void RadiusAccountingServer::Start() {
   if (thread_.joinable() || fd_ < 0) return;
   stopping_ = false;
   last_idle_check_ms_ = SteadyMs();
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    SetThreadName("ryuryo-radacct");
+    Run();
+  });
 }
 
 void RadiusAccountingServer::Stop() {
@@ -353,9 +357,10 @@ void RadiusAccountingServer::Run() {
       }
       if (!radius::VerifyAccountingRequest(dg, cfg.secret)) {
         if (ShouldLog(&stats.bad_authenticator)) {
-          spdlog::warn("radius: Accounting-Request from {} dropped: bad Request Authenticator "
-                       "(is the shared secret right?)",
-                       cfg.name);
+          spdlog::warn(
+              "radius: Accounting-Request from {} dropped: bad Request Authenticator "
+              "(is the shared secret right?)",
+              cfg.name);
         }
         continue;
       }
@@ -394,8 +399,7 @@ void RadiusAccountingServer::Run() {
       if (a == nullptr || !radius::GetUint32(*a, &status_type)) {
         cache_->Erase(req.cache_key);
         if (ShouldLog(&stats.malformed)) {
-          spdlog::warn("radius: Accounting-Request from {} dropped: no Acct-Status-Type",
-                       cfg.name);
+          spdlog::warn("radius: Accounting-Request from {} dropped: no Acct-Status-Type", cfg.name);
         }
         continue;
       }
@@ -444,7 +448,8 @@ void RadiusAccountingServer::Run() {
       in.output_octets = octets(radius::kAcctOutputOctets, radius::kAcctOutputGigawords);
       uint32_t delay_s = 0;
       if ((a = radius::Find(packet, radius::kAcctDelayTime))) radius::GetUint32(*a, &delay_s);
-      const Millis received_event_time = std::max<Millis>(0, wall - Millis{delay_s} * kMillisPerSecond);
+      const Millis received_event_time =
+          std::max<Millis>(0, wall - Millis{delay_s} * kMillisPerSecond);
       in.event_time = received_event_time;
       if ((a = radius::Find(packet, radius::kEventTimestamp)) && radius::GetUint32(*a, &v)) {
         in.event_time = Millis{v} * kMillisPerSecond;
@@ -453,9 +458,10 @@ void RadiusAccountingServer::Run() {
         if (in.event_time > wall + kNasClockAheadMaxMs) {
           static std::atomic<uint64_t> clock_logs{0};
           if (ShouldLog(&clock_logs)) {
-            spdlog::warn("radius: {} sends Event-Timestamps {} s ahead of this clock; using the "
-                         "receive time",
-                         cfg.name, (in.event_time - wall) / kMillisPerSecond);
+            spdlog::warn(
+                "radius: {} sends Event-Timestamps {} s ahead of this clock; using the "
+                "receive time",
+                cfg.name, (in.event_time - wall) / kMillisPerSecond);
           }
           in.event_time = received_event_time;
         }
@@ -476,7 +482,8 @@ void RadiusAccountingServer::Run() {
       }
       req.candidates = LineCandidates(packet, options_.line_keys);
       for (radius::Attribute& attr : packet.attributes) {
-        if (attr.vendor == 0 && attr.type == kProxyStateType) req.proxy_state.push_back(std::move(attr));
+        if (attr.vendor == 0 && attr.type == kProxyStateType)
+          req.proxy_state.push_back(std::move(attr));
       }
       burst->requests.push_back(std::move(req));
     }
@@ -596,9 +603,8 @@ void RadiusAccountingServer::Answer(Burst* burst, const store::UsageResult& resu
       cache_->Erase(req.cache_key);
       stats.dropped.fetch_add(1, std::memory_order_relaxed);
       if (ShouldLog(&refused_logs)) {
-        spdlog::warn("radius: Accounting-Request from {} (session '{}') not recorded: {}",
-                     cfg.name, req.input.session_id,
-                     req.ok ? result.status.message() : req.error);
+        spdlog::warn("radius: Accounting-Request from {} (session '{}') not recorded: {}", cfg.name,
+                     req.input.session_id, req.ok ? result.status.message() : req.error);
       }
       continue;
     }
@@ -662,8 +668,8 @@ void RadiusAccountingServer::Answer(Burst* burst, const store::UsageResult& resu
 
 void RadiusAccountingServer::SendDatagram(const std::string& datagram, const void* addr,
                                           uint32_t addr_len) {
-  ::sendto(fd_, datagram.data(), datagram.size(), MSG_DONTWAIT,
-           static_cast<const sockaddr*>(addr), addr_len);
+  ::sendto(fd_, datagram.data(), datagram.size(), MSG_DONTWAIT, static_cast<const sockaddr*>(addr),
+           addr_len);
 }
 
 void RadiusAccountingServer::MaybeCloseIdle() {
@@ -720,28 +726,34 @@ std::string RadiusAccountingServer::MetricsText() const {
                          get(*client_stats_[c]).load(std::memory_order_relaxed));
     }
   };
-  counter("ryuryo_radius_acct_requests_total",
-          "Accounting-Requests with a valid authenticator, per client",
-          [](const RadiusClientStats& s) -> const auto& { return s.requests; });
-  counter("ryuryo_radius_acct_responses_total", "Accounting-Responses sent (cached ones too)",
-          [](const RadiusClientStats& s) -> const auto& { return s.responses; });
-  counter("ryuryo_radius_acct_duplicates_total",
-          "exact retransmits answered from the cache or still in flight",
-          [](const RadiusClientStats& s) -> const auto& { return s.duplicates; });
-  counter("ryuryo_radius_acct_malformed_total", "datagrams dropped as malformed",
-          [](const RadiusClientStats& s) -> const auto& { return s.malformed; });
-  counter("ryuryo_radius_acct_bad_authenticator_total",
-          "Accounting-Requests dropped for a wrong Request Authenticator",
-          [](const RadiusClientStats& s) -> const auto& { return s.bad_authenticator; });
-  counter("ryuryo_radius_acct_unsupported_code_total",
-          "packets other than Accounting-Request dropped",
-          [](const RadiusClientStats& s) -> const auto& { return s.unsupported_code; });
-  counter("ryuryo_radius_acct_unknown_line_total",
-          "requests for no known line (records quarantined)",
-          [](const RadiusClientStats& s) -> const auto& { return s.unknown_line; });
-  counter("ryuryo_radius_acct_dropped_total",
-          "requests not recorded nor answered (refused, or overload)",
-          [](const RadiusClientStats& s) -> const auto& { return s.dropped; });
+  counter(
+      "ryuryo_radius_acct_requests_total",
+      "Accounting-Requests with a valid authenticator, per client",
+      [](const RadiusClientStats& s) -> const auto& { return s.requests; });
+  counter(
+      "ryuryo_radius_acct_responses_total", "Accounting-Responses sent (cached ones too)",
+      [](const RadiusClientStats& s) -> const auto& { return s.responses; });
+  counter(
+      "ryuryo_radius_acct_duplicates_total",
+      "exact retransmits answered from the cache or still in flight",
+      [](const RadiusClientStats& s) -> const auto& { return s.duplicates; });
+  counter(
+      "ryuryo_radius_acct_malformed_total", "datagrams dropped as malformed",
+      [](const RadiusClientStats& s) -> const auto& { return s.malformed; });
+  counter(
+      "ryuryo_radius_acct_bad_authenticator_total",
+      "Accounting-Requests dropped for a wrong Request Authenticator",
+      [](const RadiusClientStats& s) -> const auto& { return s.bad_authenticator; });
+  counter(
+      "ryuryo_radius_acct_unsupported_code_total", "packets other than Accounting-Request dropped",
+      [](const RadiusClientStats& s) -> const auto& { return s.unsupported_code; });
+  counter(
+      "ryuryo_radius_acct_unknown_line_total", "requests for no known line (records quarantined)",
+      [](const RadiusClientStats& s) -> const auto& { return s.unknown_line; });
+  counter(
+      "ryuryo_radius_acct_dropped_total",
+      "requests not recorded nor answered (refused, or overload)",
+      [](const RadiusClientStats& s) -> const auto& { return s.dropped; });
   out +=
       "# HELP ryuryo_radius_acct_response_seconds time from receiving an Accounting-Request to "
       "its durable answer\n# TYPE ryuryo_radius_acct_response_seconds histogram\n";
@@ -754,8 +766,9 @@ std::string RadiusAccountingServer::MetricsText() const {
       std::string le = b + 1 < RadiusClientStats::kLatencyBuckets
                            ? fmt::format("{}", RadiusClientStats::kLatencyBoundsS[b])
                            : "+Inf";
-      out += fmt::format("ryuryo_radius_acct_response_seconds_bucket{{client=\"{}\",le=\"{}\"}} {}\n",
-                         label, le, cum);
+      out +=
+          fmt::format("ryuryo_radius_acct_response_seconds_bucket{{client=\"{}\",le=\"{}\"}} {}\n",
+                      label, le, cum);
     }
     out += fmt::format("ryuryo_radius_acct_response_seconds_sum{{client=\"{}\"}} {:.6f}\n", label,
                        s.latency_sum_us.load(std::memory_order_relaxed) / 1e6);

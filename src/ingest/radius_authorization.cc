@@ -8,6 +8,7 @@
 
 #include <vector>
 
+#include "core/thread_name.h"
 #include "ingest/udp.h"
 #include "radius/packet.h"
 
@@ -47,7 +48,10 @@ Status RadiusAuthorizationServer::Listen() {
 void RadiusAuthorizationServer::Start() {
   if (thread_.joinable() || fd_ < 0) return;
   stopping_ = false;
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    SetThreadName("ryuryo-radauth");
+    Run();
+  });
 }
 
 void RadiusAuthorizationServer::Stop() {
@@ -90,8 +94,8 @@ void RadiusAuthorizationServer::Run() {
             });
           },
           policy_, options_.access);
-      stats_[client]->outcomes[static_cast<size_t>(r.outcome)].fetch_add(
-          1, std::memory_order_relaxed);
+      stats_[client]->outcomes[static_cast<size_t>(r.outcome)].fetch_add(1,
+                                                                         std::memory_order_relaxed);
       if (Dropped(r.outcome)) {
         if (ShouldLog(&drop_logs)) {
           spdlog::warn("radius: Access-Request from {} dropped ({}): {}", cfg.name,

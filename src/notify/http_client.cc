@@ -37,6 +37,8 @@
 #include <thread>
 #include <type_traits>
 
+#include "core/thread_name.h"
+
 namespace ryuryo::notify {
 namespace {
 
@@ -185,6 +187,7 @@ Status Resolve(const Url& url, Clock::time_point deadline, int timeout_ms,
   auto lookup = std::make_shared<DnsLookup>();
   try {
     std::thread([lookup, host = url.host, port = url.port] {
+      SetThreadName("ryuryo-dns");
       RunDnsLookup(lookup, host, port);
       g_pending_dns_lookups.fetch_sub(1);
     }).detach();

@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 
+#include "core/thread_name.h"
 #include "notify/enforcement.h"
 #include "notify/hmac.h"
 #include "notify/http_client.h"
@@ -46,7 +47,12 @@ void WebhookDelivery::Start() {
     }
   }
   stopping_ = false;
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    SetThreadName(options_.lane == OutboxLane::kEnforcement ? "ryuryo-enforce"
+                  : options_.lane == OutboxLane::kSms       ? "ryuryo-sms"
+                                                            : "ryuryo-webhooks");
+    Run();
+  });
 }
 
 void WebhookDelivery::Stop() {

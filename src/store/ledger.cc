@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/thread_name.h"
 #include "core/uint128.h"
 
 namespace ryuryo::store {
@@ -118,8 +119,14 @@ void Ledger::Start() {
     std::lock_guard commit_lock(commit_mu_);
     building_done_ = false;
   }
-  committer_ = std::thread([this] { RunCommitter(); });
-  thread_ = std::thread([this] { Run(); });
+  committer_ = std::thread([this] {
+    SetThreadName("ryuryo-commit");
+    RunCommitter();
+  });
+  thread_ = std::thread([this] {
+    SetThreadName("ryuryo-ledger");
+    Run();
+  });
 }
 
 void Ledger::Stop() {
