@@ -185,6 +185,7 @@ struct LiveHub::Impl : std::enable_shared_from_this<Impl> {
   std::atomic<uint64_t> streams_dropped_slow{0};
   std::atomic<uint64_t> events_dropped{0};
   std::atomic<uint64_t> renders{0};
+  std::atomic<uint64_t> passes{0};
 };
 
 int64_t LiveHub::Impl::RunOnce(int64_t now_ms) {
@@ -195,6 +196,7 @@ int64_t LiveHub::Impl::RunOnce(int64_t now_ms) {
   };
   // The events, taken first: a pool's members are looked up without the lock (Members reads the
   // meter), once per pool per pass. Work that comes after this wakes the thread again.
+  passes.fetch_add(1, std::memory_order_relaxed);
   std::vector<PendingEvent> taken_events;
   {
     std::lock_guard lock(mu);
@@ -465,6 +467,7 @@ uint64_t LiveHub::messages_sent() const { return impl_->messages_sent.load(); }
 uint64_t LiveHub::streams_dropped_slow() const { return impl_->streams_dropped_slow.load(); }
 uint64_t LiveHub::events_dropped() const { return impl_->events_dropped.load(); }
 uint64_t LiveHub::renders() const { return impl_->renders.load(); }
+uint64_t LiveHub::passes() const { return impl_->passes.load(); }
 
 std::string LiveHub::MetricsText() const {
   std::string out;
@@ -481,6 +484,8 @@ std::string LiveHub::MetricsText() const {
   metric("ryuryo_live_events_dropped_total", "Events not sent: too many were waiting.", "counter",
          events_dropped());
   metric("ryuryo_live_renders_total", "Usage renders for live streams.", "counter", renders());
+  metric("ryuryo_live_passes_total", "Passes of the live hub's thread (wake-ups).", "counter",
+         passes());
   return out;
 }
 

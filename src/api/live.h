@@ -115,6 +115,7 @@ class LiveHub {
   uint64_t streams_dropped_slow() const;  // dropped because their stream overflowed
   uint64_t events_dropped() const;        // beyond events_queued_max
   uint64_t renders() const;               // calls of Render
+  uint64_t passes() const;                // passes of the hub's thread (RunOnce calls)
   // The above in Prometheus text format (ryuryo_live_*), for /metrics.
   std::string MetricsText() const;
 

@@ -454,6 +454,7 @@ TEST_F(LiveHubTest, HeartbeatsGoToEveryStreamWhenDue) {
   hub->RunOnce(15'001);
   EXPECT_THAT(a->TakeMessages(), IsEmpty());
   EXPECT_EQ(hub->messages_sent(), 1u);  // the first usage; pings do not count
+  EXPECT_EQ(hub->passes(), 4u);
 }
 
 TEST_F(LiveHubTest, AGoneLineOrAFailingRenderSendsNothing) {
