@@ -164,6 +164,7 @@ ROUTES = {
     ("post", "/v1/auth/link"): "open",
     ("post", "/v1/auth/sms-code"): "open",  # only with [sms] send_url; 404 here
     ("post", "/v1/auth/sms-login"): "open",
+    ("get", "/v1/auth/methods"): "open",
     ("get", "/v1/sms/kannel"): "open",  # Kannel's own token or address allow-list ([sms])
     ("post", "/v1/auth/logout"): "self",
     ("get", "/v1/me"): "self",
@@ -411,6 +412,14 @@ class AuthTest(AuthTestBase):
                    400, "invalid_argument")
         self.error(self.srv.get("/v1/auth/login", token=False), 405, "method_not_allowed")
         self.error(self.srv.get("/v1/auth/link", token=False), 405, "method_not_allowed")
+
+    def test_sign_in_methods_say_what_this_server_offers(self):
+        r = self.srv.get("/v1/auth/methods", token=False)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json(), {"password": True, "link": True, "sms_code": False,
+                                    "admin_token": True})
+        self.assertEqual(r.headers.get("Cache-Control"), "no-store")
+        self.error(self.srv.post("/v1/auth/methods", {}, token=False), 405, "method_not_allowed")
 
     def test_admin_token_sign_in_is_an_operator_session(self):
         r = self.login({"token": self.srv.token})

@@ -217,6 +217,9 @@ class OutgoingSmsTest(unittest.TestCase):
     def test_5_sign_in_with_a_code_by_sms(self):
         url = self.server.url
         origin = {"Origin": url}
+        # The sign-in page is told that this server offers it.
+        with urllib.request.urlopen(url + "/v1/auth/methods", timeout=10) as r:
+            self.assertTrue(json.loads(r.read())["sms_code"])
         # The national form of the number; the answer says nothing of whose number it is.
         status, body, _ = post_json(url + "/v1/auth/sms-code", {"msisdn": "090-1111-2222"},
                                     origin)

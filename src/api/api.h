@@ -21,6 +21,7 @@
 //   GET  /v1/stream                       server-sent events `usage`, `event` (?line=, repeated)
 //   POST /v1/auth/login  POST /v1/auth/link  POST /v1/auth/logout     (auth_routes.cc)
 //   POST /v1/auth/sms-code {"msisdn"}   POST /v1/auth/sms-login {"msisdn", "code"}
+//   GET  /v1/auth/methods  (which of these this server offers)
 //   GET|PUT /v1/me   GET /v1/me/export   DELETE /v1/me/history
 //   GET  /v1/accounts   GET|PUT /v1/accounts/{id}   POST /v1/accounts/{id}/login-link
 //   GET  /v1/sms/kannel                   incoming SMS from Kannel's get-url: ?from=&to=&text=

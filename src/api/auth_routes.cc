@@ -111,6 +111,23 @@ HttpResponse SignedIn(const SignIn& in, int64_t ttl_ms, bool secure) {
 
 bool Api::RouteSignIn(HttpRequest& req, const std::vector<std::string_view>& parts,
                       Responder& respond) {
+  // GET /v1/auth/methods: which ways of signing in this server offers (the sign-in page shows
+  // only those). Open, like the sign-in routes; says nothing about any account.
+  if (parts.size() == 3 && parts[1] == "auth" && parts[2] == "methods") {
+    if (req.method != "GET" && req.method != "HEAD") {
+      respond(HttpResponse::Error(405, "method_not_allowed",
+                                  req.method + " is not allowed on " + req.path));
+      return true;
+    }
+    const bool accounts = options_.accounts != nullptr;
+    HttpResponse r = JsonOk({{"password", accounts},
+                             {"link", accounts},
+                             {"sms_code", accounts && static_cast<bool>(options_.sms.send_code)},
+                             {"admin_token", !options_.admin_token.empty()}});
+    r.headers.emplace_back("Cache-Control", "no-store");
+    respond(std::move(r));
+    return true;
+  }
   if (!(parts.size() == 3 && parts[1] == "auth" &&
         (parts[2] == "login" || parts[2] == "link" || parts[2] == "sms-code" ||
          parts[2] == "sms-login"))) {

@@ -2,46 +2,31 @@
 // an operator with the admin token. POST /v1/auth/login (or /v1/auth/sms-login after
 // /v1/auth/sms-code) answers with a session cookie; the token is not kept by the page.
 //
-// Sign-in by SMS is on only when the server sends SMS ([sms] send_url): elsewhere its routes
-// answer 404. Choosing it asks the server once (POST /v1/auth/sms-code with no number: 400 when it
-// is on, 404 when not); a 404, then or later, hides the choice for the rest of the browser session.
+// Sign-in by SMS is on only when the server sends SMS ([sms] send_url): the page offers it when
+// GET /v1/auth/methods (asked once a page load) says so. If its routes answer 404 later (the
+// server was reconfigured), the choice is withdrawn with a note.
 
-import { ApiError, post, setCsrfToken } from '../api.js';
+import { ApiError, get, post, setCsrfToken } from '../api.js';
 import { field, h, uid } from '../dom.js';
 import { t } from '../i18n.js';
 import { checkCode, checkMsisdn, formatCountdown } from '../sms.js';
 
-const SMS_OFF_KEY = 'ryuryo.smsLogin';
 // Before "send again" is offered: time for the first SMS to arrive.
 const RESEND_AFTER_MS = 30_000;
 
-let smsOff = readSmsOff();
-let smsProbe = null;
+// Whether the server signs in by SMS: set by the answer of GET /v1/auth/methods, cleared when
+// its routes answer 404.
+let smsOn = false;
+let methodsAsked = null;
 // A code sent and still valid: kept over a re-render (a language switch), not over a reload.
 let pending = null;
 
-function readSmsOff() {
-  try {
-    return globalThis.sessionStorage?.getItem(SMS_OFF_KEY) === 'off';
-  } catch {
-    return false;
-  }
-}
-
-function rememberSmsOff() {
-  smsOff = true;
-  try {
-    globalThis.sessionStorage?.setItem(SMS_OFF_KEY, 'off');
-  } catch {
-    // No storage: this page still knows.
-  }
-}
-
-/** Whether the server signs in by SMS: false only when it said 404. */
-function probeSms() {
-  smsProbe ??= post('/v1/auth/sms-code', {}, { quiet401: true }).then(() => true,
-    (e) => !(e instanceof ApiError && e.status === 404));
-  return smsProbe;
+/** GET /v1/auth/methods, once a page load; a failure leaves SMS off (the password form stays). */
+function askMethods() {
+  methodsAsked ??= get('/v1/auth/methods', { quiet401: true }).then((m) => {
+    smsOn = m?.sms_code === true;
+  }, () => {});
+  return methodsAsked;
 }
 
 export function mount(root, ctx) {
@@ -195,7 +180,7 @@ export function mount(root, ctx) {
   }
 
   function show() {
-    const sms = mode === 'subscriber' && method === 'sms' && !smsOff;
+    const sms = mode === 'subscriber' && method === 'sms' && smsOn;
     form.hidden = sms;
     subscriberFields.hidden = mode !== 'subscriber';
     operatorFields.hidden = mode !== 'operator';
@@ -203,10 +188,15 @@ export function mount(root, ctx) {
     password.required = mode === 'subscriber';
     token.required = mode === 'operator';
     error.hidden = true;
-    smsOffer.hidden = mode !== 'subscriber' || sms || smsOff;
+    offerSms();
     smsBox.hidden = !sms;
     if (mode !== 'subscriber') smsUnavailable.hidden = true;
     showStep();
+  }
+
+  /** "Sign in with a code by SMS" is offered to subscribers when the server has it. */
+  function offerSms() {
+    smsOffer.hidden = mode !== 'subscriber' || method === 'sms' || !smsOn;
   }
 
   function showStep() {
@@ -250,7 +240,7 @@ export function mount(root, ctx) {
   }
 
   function smsGone() {
-    rememberSmsOff();
+    smsOn = false;
     pending = null;
     method = 'password';
     smsUnavailable.hidden = false;
@@ -258,11 +248,10 @@ export function mount(root, ctx) {
     account.focus();
   }
 
-  async function openSms() {
+  function openSms() {
     method = 'sms';
     show();
     phone.focus();
-    if (!(await probeSms())) smsGone();
   }
 
   async function sendCode(number, again) {
@@ -302,6 +291,8 @@ export function mount(root, ctx) {
     smsOffer,
     smsBox);
   show();
+  // Offered once the server said it signs in by SMS (at once when this page load asked before).
+  askMethods().then(offerSms);
   root.append(h('section', { class: 'page login-page' }, card));
   if (mode === 'operator') token.focus();
   else if (method === 'sms') code.focus();
