@@ -35,18 +35,15 @@ RYURYO_UPDATE_SCREENSHOTS=1).
 A missing chromium, node or playwright-core FAILS the test (install them with
 scripts/install-deps.sh): it is never skipped.
 """
-import json
 import os
 import random
-import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import browser_run  # noqa: E402
 import harness  # noqa: E402
 from harness import record  # noqa: E402
 
@@ -56,10 +53,6 @@ JST = 9 * HOUR
 NOW = int(time.time())
 MB = 10**6
 
-CHROMIUM = os.environ.get("RYURYO_CHROMIUM", "/usr/bin/chromium")
-BROWSER_TEST = os.path.join(harness.SOURCE_DIR, "tests", "browser", "dashboard.test.mjs")
-PLAYWRIGHT = os.path.join(harness.SOURCE_DIR, "node_modules", "playwright-core", "package.json")
-SCREENSHOT_DOCS = os.path.join(harness.SOURCE_DIR, "docs", "screenshots")
 BROWSER_TIMEOUT_S = 240
 
 # The subscriber: Anna, on the travel pass; and Bob, whose line she must never see.
@@ -208,14 +201,7 @@ class DashboardTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        missing = []
-        if not os.path.exists(CHROMIUM):
-            missing.append(f"{CHROMIUM} (Debian package chromium)")
-        node = shutil.which("node")
-        if not node:
-            missing.append("node (Node.js)")
-        if not os.path.exists(PLAYWRIGHT):
-            missing.append(f"{os.path.dirname(PLAYWRIGHT)} (npm ci at the repository root)")
+        missing = browser_run.missing()
         if missing:
             raise AssertionError("the dashboard's browser tests need " + ", ".join(missing)
                                  + ": run scripts/install-deps.sh")
@@ -225,7 +211,7 @@ class DashboardTest(unittest.TestCase):
         cls.srv.start()
         try:
             cls.provision()
-            cls.run_browser(node)
+            cls.run_browser()
         except BaseException:
             # unittest does not call tearDownClass after a failed setUpClass.
             cls.tearDownClass()
@@ -234,22 +220,8 @@ class DashboardTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.srv.cleanup()
-        dest = os.environ.get("RYURYO_ARTIFACTS")
-        shots = [f for f in sorted(os.listdir(cls.artifacts)) if f.endswith(".png")]
-        if dest and shots:
-            os.makedirs(os.path.join(dest, "dashboard"), exist_ok=True)
-            for f in shots:
-                shutil.copy(os.path.join(cls.artifacts, f), os.path.join(dest, "dashboard", f))
-        if os.environ.get("RYURYO_UPDATE_SCREENSHOTS") == "1":
-            ok = (cls.report and not cls.report.get("fatal")
-                  and all(r["ok"] for r in cls.report["results"]))
-            if not ok:
-                print("RYURYO_UPDATE_SCREENSHOTS=1: docs/screenshots/ not updated after a failure")
-            else:
-                os.makedirs(SCREENSHOT_DOCS, exist_ok=True)
-                for f in shots:
-                    shutil.copy(os.path.join(cls.artifacts, f), os.path.join(SCREENSHOT_DOCS, f))
-                print(f"updated {len(shots)} screenshots in {SCREENSHOT_DOCS}")
+        browser_run.keep_screenshots(cls.artifacts, cls.report,
+                                     os.environ.get("RYURYO_UPDATE_SCREENSHOTS") == "1")
 
     @classmethod
     def must(cls, resp, *ok):
@@ -298,7 +270,7 @@ class DashboardTest(unittest.TestCase):
                                     device="iPhone 15")]
 
     @classmethod
-    def run_browser(cls, node):
+    def run_browser(cls):
         apps = totals(cls.anna_records, "app")
         devices = totals(cls.anna_records, "device")
         spec = {
@@ -317,40 +289,12 @@ class DashboardTest(unittest.TestCase):
                          "search": "anna", "searchExpect": ["anna-travel"],
                          "detailLine": ANNA["line"]},
         }
-        spec_path = os.path.join(cls.srv.tmp, "spec.json")
-        with open(spec_path, "w") as f:
-            json.dump(spec, f)
-        t0 = time.time()
-        proc = subprocess.Popen([node, BROWSER_TEST, spec_path], stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, cwd=harness.SOURCE_DIR,
-                                start_new_session=True, text=True)
-        lines = []
-        try:
-            out, _ = proc.communicate(timeout=BROWSER_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            # The whole group: node and the Chromium it started.
-            os.killpg(proc.pid, signal.SIGKILL)
-            out, _ = proc.communicate()
-            raise AssertionError(f"the browser run took over {BROWSER_TIMEOUT_S} s:\n{out}")
-        for line in out.splitlines():
-            if line.startswith("RESULTS "):
-                cls.report = json.loads(line[len("RESULTS "):])
-            else:
-                lines.append(line)
-        cls.output = "\n".join(lines)
-        print(cls.output, flush=True)
-        print(f"browser run: {time.time() - t0:.1f} s, exit {proc.returncode}", flush=True)
-        if cls.report is None:
-            raise AssertionError(f"the browser run printed no results (exit {proc.returncode}):\n"
-                                 f"{cls.output}\nserver log:\n{cls.srv.read_log()[-3000:]}")
-        if cls.report.get("fatal"):
-            raise AssertionError("the browser run failed: " + cls.report["fatal"])
+        cls.report, cls.output = browser_run.run(
+            "dashboard.test.mjs", spec, cls.srv.tmp, BROWSER_TIMEOUT_S,
+            lambda: "server log:\n" + cls.srv.read_log()[-3000:])
 
     def result(self, prefix):
-        found = [r for r in self.report["results"] if r["name"].startswith(prefix)]
-        self.assertEqual(len(found), 1, f"no browser check named {prefix!r}: {self.output}")
-        r = found[0]
-        self.assertTrue(r["ok"], f"{r['name']}:\n{r.get('error')}")
+        browser_run.check(self, self.report, self.output, prefix)
 
     def test_1_sign_in_shows_the_api_numbers(self):
         self.result("1 sign-in")

@@ -33,9 +33,7 @@ import http.server
 import json
 import os
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -43,12 +41,10 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import browser_run  # noqa: E402
 import harness  # noqa: E402
 import kannel  # noqa: E402
 
-CHROMIUM = os.environ.get("RYURYO_CHROMIUM", "/usr/bin/chromium")
-BROWSER_TEST = os.path.join(harness.SOURCE_DIR, "tests", "browser", "sms.test.mjs")
-PLAYWRIGHT = os.path.join(harness.SOURCE_DIR, "node_modules", "playwright-core", "package.json")
 BROWSER_TIMEOUT_S = 180
 KANNEL_TOKEN = "dashboard-sms-token-0123456789"
 SERVICE = "5555"  # the service's number: the sender of the SMS, where STOP is texted
@@ -277,14 +273,7 @@ class DashboardSmsTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        missing = []
-        if not os.path.exists(CHROMIUM):
-            missing.append(f"{CHROMIUM} (Debian package chromium)")
-        node = shutil.which("node")
-        if not node:
-            missing.append("node (Node.js)")
-        if not os.path.exists(PLAYWRIGHT):
-            missing.append(f"{os.path.dirname(PLAYWRIGHT)} (npm ci at the repository root)")
+        missing = browser_run.missing()
         if not kannel.installed() or not os.access(kannel.SMSBOX, os.X_OK):
             missing.append(f"{kannel.BEARERBOX}, {kannel.SMSBOX} and {kannel.FAKESMSC} "
                            "(Debian packages kannel, kannel-extras)")
@@ -306,7 +295,7 @@ class DashboardSmsTest(unittest.TestCase):
             cls.kannel.start(cls.srv.url + "/v1/sms/kannel?from=%p&to=%P&text=%a&token="
                              + KANNEL_TOKEN)
             cls.smsc = SmscOutput(cls.kannel).start()
-            cls.run_browser(node, cls.smsc.url)
+            cls.run_browser(cls.smsc.url)
         except BaseException:
             left = cls.clean_up()
             if left:
@@ -323,12 +312,7 @@ class DashboardSmsTest(unittest.TestCase):
         cls.srv.cleanup()
         cls.down.cleanup()
         cls.plain.cleanup()
-        dest = os.environ.get("RYURYO_ARTIFACTS")
-        shots = [f for f in sorted(os.listdir(cls.artifacts)) if f.endswith(".png")]
-        if dest and shots:
-            os.makedirs(os.path.join(dest, "dashboard"), exist_ok=True)
-            for f in shots:
-                shutil.copy(os.path.join(cls.artifacts, f), os.path.join(dest, "dashboard", f))
+        browser_run.keep_screenshots(cls.artifacts)
         return left
 
     @classmethod
@@ -338,7 +322,7 @@ class DashboardSmsTest(unittest.TestCase):
             raise AssertionError("still running after the test: " + ", ".join(left))
 
     @classmethod
-    def run_browser(cls, node, sent_url):
+    def run_browser(cls, sent_url):
         spec = {
             "url": cls.srv.url,
             "token": cls.srv.token,
@@ -353,40 +337,13 @@ class DashboardSmsTest(unittest.TestCase):
             "unknown": UNKNOWN,
             "plain": PLAIN,
         }
-        spec_path = os.path.join(cls.srv.tmp, "spec.json")
-        with open(spec_path, "w") as f:
-            json.dump(spec, f)
-        t0 = time.time()
-        proc = subprocess.Popen([node, BROWSER_TEST, spec_path], stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, cwd=harness.SOURCE_DIR,
-                                start_new_session=True, text=True)
-        try:
-            out, _ = proc.communicate(timeout=BROWSER_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            out, _ = proc.communicate()
-            raise AssertionError(f"the browser run took over {BROWSER_TIMEOUT_S} s:\n{out}")
-        lines = []
-        for line in out.splitlines():
-            if line.startswith("RESULTS "):
-                cls.report = json.loads(line[len("RESULTS "):])
-            else:
-                lines.append(line)
-        cls.output = "\n".join(lines)
-        print(cls.output, flush=True)
-        print(f"browser run: {time.time() - t0:.1f} s, exit {proc.returncode}", flush=True)
-        if cls.report is None:
-            raise AssertionError(f"the browser run printed no results (exit {proc.returncode}):\n"
-                                 f"{cls.output}\nserver log:\n{cls.srv.read_log()[-3000:]}\n"
-                                 f"Kannel:\n{cls.kannel.log()}")
-        if cls.report.get("fatal"):
-            raise AssertionError("the browser run failed: " + cls.report["fatal"])
+        cls.report, cls.output = browser_run.run(
+            "sms.test.mjs", spec, cls.srv.tmp, BROWSER_TIMEOUT_S,
+            lambda: (f"server log:\n{cls.srv.read_log()[-3000:]}\n"
+                     f"Kannel:\n{cls.kannel.log()}"))
 
     def result(self, prefix):
-        found = [r for r in self.report["results"] if r["name"].startswith(prefix)]
-        self.assertEqual(len(found), 1, f"no browser check named {prefix!r}: {self.output}")
-        r = found[0]
-        self.assertTrue(r["ok"], f"{r['name']}:\n{r.get('error')}")
+        browser_run.check(self, self.report, self.output, prefix)
 
     def test_1_sign_in_page_offers_sms(self):
         self.result("sms 1 ")

@@ -14,50 +14,15 @@
 // check with what was there instead).
 
 import fs from 'node:fs';
-import path from 'node:path';
-import { adminGet, guardNetwork, launchChromium, postUsage } from './lib.mjs';
+import { adminGet, guardNetwork, launchChromium, postUsage, assert, assertEq, log, Run } from './lib.mjs';
 
 const spec = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const BASE = spec.url;
 const WAIT = 15_000;
-const results = [];
-const screenshots = [];
-const blocked = [];
-const pageErrors = [];
-
-function log(s) {
-  process.stdout.write(`${s}\n`);
-}
-
-async function check(name, f) {
-  const t0 = Date.now();
-  try {
-    await f();
-    results.push({ name, ok: true, ms: Date.now() - t0 });
-    log(`ok - ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    const message = String(e?.stack || e).split('\n').slice(0, 6).join('\n');
-    results.push({ name, ok: false, ms: Date.now() - t0, error: message });
-    log(`not ok - ${name}: ${message.replace(/\n/g, '\n#   ')}`);
-  }
-}
-
-function assert(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-function assertEq(actual, expected, what) {
-  if (actual !== expected) throw new Error(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
-}
-
-async function shot(page, name, opts = {}) {
-  // Toasts come and go on their own: not part of a screenshot.
-  await page.evaluate(() => document.getElementById('toasts')?.replaceChildren());
-  const file = path.join(spec.artifacts, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: opts.clip ? true : opts.fullPage ?? true, clip: opts.clip,
-    animations: 'disabled' });
-  screenshots.push(file);
-}
+const run = new Run(spec.artifacts);
+const { blocked, pageErrors } = run;
+const check = (name, f) => run.check(name, f);
+const shot = (page, name, opts) => run.shot(page, name, opts);
 
 /** Waits until `sel` (inside `scope`, a selector or null) has exactly `expected` as its text. */
 async function waitText(page, sel, expected, { timeout = WAIT, what = sel, contains = false } = {}) {
@@ -616,14 +581,4 @@ async function main() {
   }
 }
 
-let fatal = null;
-try {
-  await main();
-} catch (e) {
-  fatal = String(e?.stack || e);
-  log(`not ok - the browser run: ${fatal}`);
-}
-const failed = results.filter((r) => !r.ok).length + (fatal ? 1 : 0);
-log(`RESULTS ${JSON.stringify({ results, screenshots, blocked, pageErrors, fatal })}`);
-log(`browser: ${results.length - results.filter((r) => !r.ok).length} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await run.finish(main);

@@ -1,6 +1,7 @@
-// Shared by the dashboard's browser tests (tests/browser/dashboard.test.mjs) and the page-load
-// benchmark (bench/page_load.mjs): Debian's Chromium driven by playwright-core, with no network
-// beyond loopback, and a few helpers that read the page.
+// Shared by the dashboard's browser tests (tests/browser/*.test.mjs, run by tests/browser_run.py)
+// and the page-load benchmark (bench/page_load.mjs): Debian's Chromium driven by playwright-core,
+// with no network beyond loopback, a few helpers that read the page, and the bookkeeping of a test
+// run (Run: checks, screenshots, the RESULTS line).
 
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -10,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CHROMIUM = process.env.RYURYO_CHROMIUM || '/usr/bin/chromium';
 
-// The flags of shared/PEERS.md ("Chromium"): headless (playwright adds --headless), no sandbox
+// Chromium's flags for tests: headless (playwright adds --headless), no sandbox
 // (tests run as root), no GPU, and nothing that reaches out to the internet on its own.
 // --host-resolver-rules makes any name but loopback fail to resolve, so a page that asked for
 // something outside would fail loudly (the tests also refuse such requests, see guardNetwork).
@@ -86,4 +87,76 @@ export async function adminGet(baseUrl, token, p) {
   const body = await r.text();
   if (r.status !== 200) throw new Error(`GET ${p}: HTTP ${r.status}: ${body}`);
   return JSON.parse(body);
+}
+
+/** Throws `message` unless `cond`. */
+export function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+/** Throws unless `actual` and `expected` are the same JSON. */
+export function assertEq(actual, expected, what) {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
+}
+
+export function log(s) {
+  process.stdout.write(`${s}\n`);
+}
+
+/**
+ * One run of a browser test script: its checks ("ok - NAME (MS ms)" / "not ok - NAME: why"), the
+ * screenshots it took into `artifacts`, the requests guardNetwork refused (`blocked`) and the
+ * pages' errors (`pageErrors`, filled by the script). finish() runs the script's main, prints
+ * "RESULTS {json}" last and exits 0 only when every check passed.
+ */
+export class Run {
+  constructor(artifacts) {
+    this.artifacts = artifacts;
+    this.results = [];
+    this.screenshots = [];
+    this.blocked = [];
+    this.pageErrors = [];
+  }
+
+  /** Runs one check; a throw fails it (with the first lines of its stack) and the run goes on. */
+  async check(name, f) {
+    const t0 = Date.now();
+    try {
+      await f();
+      this.results.push({ name, ok: true, ms: Date.now() - t0 });
+      log(`ok - ${name} (${Date.now() - t0} ms)`);
+    } catch (e) {
+      const message = String(e?.stack || e).split('\n').slice(0, 6).join('\n');
+      this.results.push({ name, ok: false, ms: Date.now() - t0, error: message });
+      log(`not ok - ${name}: ${message.replace(/\n/g, '\n#   ')}`);
+    }
+  }
+
+  /** A screenshot of the page as `name`.png (full page unless opts.fullPage is false). */
+  async shot(page, name, opts = {}) {
+    // Toasts come and go on their own: not part of a screenshot.
+    await page.evaluate(() => document.getElementById('toasts')?.replaceChildren());
+    const file = path.join(this.artifacts, `${name}.png`);
+    await page.screenshot({ path: file, fullPage: opts.clip ? true : opts.fullPage ?? true, clip: opts.clip,
+      animations: 'disabled' });
+    this.screenshots.push(file);
+  }
+
+  /** Runs `main`, prints the RESULTS line and exits. */
+  async finish(main) {
+    let fatal = null;
+    try {
+      await main();
+    } catch (e) {
+      fatal = String(e?.stack || e);
+      log(`not ok - the browser run: ${fatal}`);
+    }
+    const { results, screenshots, blocked, pageErrors } = this;
+    const failed = results.filter((r) => !r.ok).length + (fatal ? 1 : 0);
+    log(`RESULTS ${JSON.stringify({ results, screenshots, blocked, pageErrors, fatal })}`);
+    log(`browser: ${results.length - results.filter((r) => !r.ok).length} passed, ${failed} failed`);
+    process.exit(failed ? 1 : 0);
+  }
 }
