@@ -70,7 +70,8 @@ alerts = ["80%", "100%"]
 timezone = "Asia/Tokyo"
 """
 
-SMS_CONFIG = """
+# [server] and [sms] of both servers that send SMS (sms_config fills the fields in).
+SMS_HEADER = """
 [server]
 http = "127.0.0.1:8080"
 data_dir = "data"
@@ -82,7 +83,9 @@ send_password = "{send_password}"
 sender = "{sender}"
 kannel_token = "{token}"
 quiet_hours = "off"
-""" + PLANS + """
+"""
+
+SMS_CONFIG = SMS_HEADER + PLANS + """
 [[lines]]
 id = "mika-travel"
 plan = "travel-8d-3gb"
@@ -111,19 +114,7 @@ password = "ken-e2e-password"
 """
 
 # The same SMS settings, but send_url is a loopback port nothing listens on.
-DOWN_CONFIG = """
-[server]
-http = "127.0.0.1:8080"
-data_dir = "data"
-
-[sms]
-send_url = "{send_url}"
-send_username = "{send_username}"
-send_password = "{send_password}"
-sender = "{sender}"
-kannel_token = "{token}"
-quiet_hours = "off"
-""" + PLANS + """
+DOWN_CONFIG = SMS_HEADER + PLANS + """
 [[lines]]
 id = "ken-travel"
 plan = "travel-8d-3gb"

@@ -111,14 +111,20 @@ HttpResponse SignedIn(const SignIn& in, int64_t ttl_ms, bool secure) {
 
 bool Api::RouteSignIn(HttpRequest& req, const std::vector<std::string_view>& parts,
                       Responder& respond) {
+  const std::string_view route = parts.size() == 3 && parts[1] == "auth" ? parts[2] : "";
   // GET /v1/auth/methods: which ways of signing in this server offers (the sign-in page shows
-  // only those). Open, like the sign-in routes; says nothing about any account.
-  if (parts.size() == 3 && parts[1] == "auth" && parts[2] == "methods") {
-    if (req.method != "GET" && req.method != "HEAD") {
-      respond(HttpResponse::Error(405, "method_not_allowed",
-                                  req.method + " is not allowed on " + req.path));
-      return true;
-    }
+  // only those); the others are POSTs.
+  const bool methods = route == "methods";
+  if (!methods && route != "login" && route != "link" && route != "sms-code" &&
+      route != "sms-login") {
+    return false;
+  }
+  if (methods ? req.method != "GET" && req.method != "HEAD" : req.method != "POST") {
+    respond(HttpResponse::Error(405, "method_not_allowed",
+                                req.method + " is not allowed on " + req.path));
+    return true;
+  }
+  if (methods) {  // open, like the sign-in routes; says nothing about any account
     const bool accounts = options_.accounts != nullptr;
     HttpResponse r = JsonOk({{"password", accounts},
                              {"link", accounts},
@@ -128,21 +134,11 @@ bool Api::RouteSignIn(HttpRequest& req, const std::vector<std::string_view>& par
     respond(std::move(r));
     return true;
   }
-  if (!(parts.size() == 3 && parts[1] == "auth" &&
-        (parts[2] == "login" || parts[2] == "link" || parts[2] == "sms-code" ||
-         parts[2] == "sms-login"))) {
-    return false;
-  }
-  if (req.method != "POST") {
-    respond(HttpResponse::Error(405, "method_not_allowed",
-                                req.method + " is not allowed on " + req.path));
-    return true;
-  }
   if (options_.accounts == nullptr) {
     respond(HttpResponse::Error(Status::NotFound("accounts are not enabled")));
     return true;
   }
-  const bool by_sms = parts[2] == "sms-code" || parts[2] == "sms-login";
+  const bool by_sms = route == "sms-code" || route == "sms-login";
   if (by_sms && !options_.sms.send_code) {
     respond(HttpResponse::Error(Status::NotFound("sign-in by SMS is not enabled on this server")));
     return true;
@@ -164,7 +160,7 @@ bool Api::RouteSignIn(HttpRequest& req, const std::vector<std::string_view>& par
   const int64_t ttl_ms = accounts->session_ttl_ms();
   const bool secure = options_.cookie_secure;
 
-  if (parts[2] == "link") {
+  if (route == "link") {
     if (st.ok()) st = CheckFields(body, {"token"});
     std::string token = st.ok() ? StringField(body, "token", &st) : "";
     if (st.ok() && token.empty()) st = Status::InvalidArgument("token: missing");
@@ -178,7 +174,7 @@ bool Api::RouteSignIn(HttpRequest& req, const std::vector<std::string_view>& par
     return true;
   }
 
-  if (by_sms) return SignInBySms(req, parts[2] == "sms-code", body, st, respond);
+  if (by_sms) return SignInBySms(req, route == "sms-code", body, st, respond);
 
   // login: {"account", "password"} for a subscriber, {"token"} for an operator.
   if (st.ok()) st = CheckFields(body, {"account", "password", "token"});

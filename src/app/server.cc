@@ -250,6 +250,10 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
         [&enforcer](const Event& e, std::string* error) { return enforcer->Deliver(e, error); });
   }
   const bool sms_sending = !config.sms.send.url.empty();
+  // One SMS through Kannel's sendsms: alert SMS and sign-in codes.
+  auto send_sms = [kannel = config.sms.send](std::string_view to, std::string_view text) {
+    return notify::SendSmsViaKannel(kannel, to, text);
+  };
   notify::ChannelOptions channel_options = config.channels;
   channel_options.sms_available = sms_sending;
   channel_options.default_country_code = config.sms.country_code;
@@ -286,12 +290,8 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
         return out;
       });
     };
-    const notify::KannelSendOptions kannel = config.sms.send;
-    auto send = [kannel](std::string_view to, std::string_view text) {
-      return notify::SendSmsViaKannel(kannel, to, text);
-    };
     if (st = notify::SmsAlerts::Open(db.get(), config.sms.alerts, channels.get(), sms_opt_out.get(),
-                                     lookup, send, WallClock, &sms_alerts);
+                                     lookup, send_sms, WallClock, &sms_alerts);
         !st.ok()) {
       std::fprintf(stderr, "ryuryo: sms: %s\n", st.message().c_str());
       return 1;
@@ -440,12 +440,7 @@ int Serve(const std::string& config_path, const ServeOverrides& overrides) {
   api_options.sms.kannel_allow = config.sms.kannel_allow;
   api_options.sms.opt_out = sms_opt_out.get();
   api_options.sms.default_country_code = config.sms.country_code;
-  if (sms_sending && config.sms.login_codes) {
-    const notify::KannelSendOptions kannel = config.sms.send;
-    api_options.sms.send_code = [kannel](std::string_view to, std::string_view text) {
-      return notify::SendSmsViaKannel(kannel, to, text);
-    };
-  }
+  if (sms_sending && config.sms.login_codes) api_options.sms.send_code = send_sms;
   api::Api api(&ledger, api_options);
   api::HttpServerOptions http_options;
   http_options.address = host;

@@ -263,6 +263,11 @@ const std::string& Zone::name() const {
 
 // An invalid (default-constructed) Zone behaves as UTC in all of the below.
 
+int Zone::MinuteOfDayAt(Millis at) const {
+  const int64_t local_seconds = FloorDiv(ClampMillis(at), kMillisPerSecond) + OffsetSecondsAt(at);
+  return static_cast<int>(FloorMod(local_seconds, 86400) / 60);
+}
+
 int Zone::OffsetSecondsAt(Millis at) const {
   if (tz_ == nullptr) return 0;
   try {

@@ -59,6 +59,8 @@ class Zone {
   Millis StartOfDay(LocalDate d) const;
   // The offset from UTC at `at`, in seconds (+32400 for Tokyo).
   int OffsetSecondsAt(Millis at) const;
+  // The local time of day at `at`, in whole minutes since local midnight (0..1439).
+  int MinuteOfDayAt(Millis at) const;
 
   // RFC 3339 in this zone, seconds precision: "2026-11-27T09:00:00+09:00" (UTC prints "Z").
   std::string FormatRfc3339(Millis at) const;

@@ -261,6 +261,13 @@ TEST(ZoneTest, TokyoAndUtc) {
   EXPECT_EQ(Zone::Utc().OffsetSecondsAt(kNov27Utc), 0);
 }
 
+TEST(ZoneTest, MinuteOfDayIsLocal) {
+  EXPECT_EQ(Zone::Utc().MinuteOfDayAt(kNov27Utc), 0);
+  EXPECT_EQ(Zone::Tokyo().MinuteOfDayAt(kNov27Utc), 9 * 60);
+  EXPECT_EQ(Zone::Tokyo().MinuteOfDayAt(kNov27Utc - 1), 8 * 60 + 59);
+  EXPECT_EQ(Zone::Utc().MinuteOfDayAt(kNov27Utc - 1), 23 * 60 + 59);
+}
+
 TEST(ZoneTest, TokyoMidnightIsNineHoursBeforeUtcMidnight) {
   const Zone tokyo = Zone::Tokyo();
   const Zone utc = Zone::Utc();

@@ -32,11 +32,6 @@ bool ParseDayCount(std::string_view text, LocalDate* d, uint32_t* n) {
   return true;
 }
 
-int MinuteOfDay(const Zone& zone, Millis at) {
-  const int64_t secs = at / 1000 + zone.OffsetSecondsAt(at);
-  return static_cast<int>(((secs % 86400) + 86400) % 86400 / 60);
-}
-
 // Alerts about a cycle's usage say nothing true once that cycle has ended.
 bool AboutTheCycle(EventType t) {
   return t == EventType::kThreshold || t == EventType::kPace || t == EventType::kExhausted;
@@ -139,24 +134,8 @@ SmsResult SmsAlerts::Deliver(const Event& ev, uint32_t endpoint) {
     return Dropped(kStale, "its cycle has ended");
   }
   const Zone& zone = line->zone.valid() ? line->zone : Zone::Tokyo();
-  const int minute = MinuteOfDay(zone, now);
-  if (quiet.Contains(minute)) {
-    const int minutes_left = quiet.MinutesUntilEnd(minute);
-    const int64_t ms_into_minute = ((now % 60000) + 60000) % 60000;
-    // The end by the wall clock, corrected when the zone's offset changes before it (DST): an
-    // hour more or less really passes.
-    const Millis wall_end = now + minutes_left * 60000LL - ms_into_minute;
-    Millis end = wall_end - (zone.OffsetSecondsAt(wall_end) - zone.OffsetSecondsAt(now)) * 1000LL;
-    if (end < wall_end && quiet.Contains(MinuteOfDay(zone, end))) {
-      // The end falls in the hour the clocks skip: the window ends when they jump.
-      Millis lo = end, hi = wall_end;  // offset(lo) is the old one, offset(hi) the new one
-      const int new_offset = zone.OffsetSecondsAt(hi);
-      while (hi - lo > 1) {
-        const Millis mid = lo + (hi - lo) / 2;
-        (zone.OffsetSecondsAt(mid) == new_offset ? hi : lo) = mid;
-      }
-      end = quiet.Contains(MinuteOfDay(zone, hi)) ? wall_end : hi;
-    }
+  if (Millis end = 0; quiet.InsideAt(zone, now, &end)) {
+    const int minutes_left = quiet.MinutesUntilEnd(zone.MinuteOfDayAt(now));
     return SmsResult{
         SmsOutcome::kDeferred,
         "quiet hours " + quiet.ToString() + " (" + std::to_string(minutes_left) + " min left)",

@@ -37,14 +37,12 @@ void WebhookDelivery::Start() {
   if (thread_.joinable()) return;
   // The dead entries kept in the store, so that the *_dead_total counters go on from where they
   // were: each kind counts its own.
-  for (Kind kind : {kWebhook, kEnforcement, kSms}) {
-    uint64_t dead = 0;
-    auto which = [this, kind](uint32_t endpoint) {
-      return KindOf(endpoint) == kind && InLane(endpoint);
-    };
-    if (store_->CountDeadOutbox(&dead, which).ok()) {
-      counters_[kind].dead.store(dead, std::memory_order_relaxed);
-    }
+  uint64_t dead[kKinds] = {};
+  Status st = store_->ForEachDeadOutbox([&](uint32_t endpoint) {
+    if (InLane(endpoint)) ++dead[KindOf(endpoint)];
+  });
+  if (st.ok()) {
+    for (int k = 0; k < kKinds; ++k) counters_[k].dead.store(dead[k], std::memory_order_relaxed);
   }
   stopping_ = false;
   thread_ = std::thread([this] {
@@ -91,6 +89,11 @@ WebhookDelivery::Kind WebhookDelivery::KindOf(uint32_t endpoint) {
   return kWebhook;
 }
 
+uint32_t WebhookDelivery::FailingKey(uint32_t endpoint) {
+  // Every SMS goes through the one gateway: one failure holds them all for the pass.
+  return KindOf(endpoint) == kSms ? kSmsEndpointBase : endpoint;
+}
+
 bool WebhookDelivery::InLane(uint32_t endpoint) const {
   switch (options_.lane) {
     case OutboxLane::kAll:
@@ -128,9 +131,7 @@ size_t WebhookDelivery::RunOnce() {
       ++pending[kind];
       const bool waits_quietly = kind == kSms && e.last_error.starts_with(kQuietHoursPrefix);
       if (waits_quietly) ++quiet;
-      // Every SMS goes through the one gateway: one failure holds them all for this pass.
-      const uint32_t failing_key = kind == kSms ? kSmsEndpointBase : e.endpoint;
-      if (e.next_attempt_at > clock_() || failing.count(failing_key)) continue;
+      if (e.next_attempt_at > clock_() || failing.count(FailingKey(e.endpoint))) continue;
       {
         std::lock_guard lock(mu_);
         if (stopping_) {
@@ -273,7 +274,7 @@ WebhookDelivery::Outcome WebhookDelivery::Deliver(store::OutboxEntry& e,
     return Outcome::kDeferred;
   }
   if (error.empty()) error = "failed";
-  failing->insert(kind == kSms ? kSmsEndpointBase : e.endpoint);
+  failing->insert(FailingKey(e.endpoint));
   counters.failed_attempts.fetch_add(1, std::memory_order_relaxed);
   e.attempts += 1;
   e.last_error = error;

@@ -123,7 +123,9 @@ class WebhookDelivery {
   enum class Outcome { kDelivered, kFailed, kBuried, kDeferred };
   enum Kind { kWebhook, kEnforcement, kSms, kKinds };
   static Kind KindOf(uint32_t endpoint);
-  // Counters of one kind of entry (webhooks, enforcement).
+  // What a failure of an entry for `endpoint` holds back for the rest of a pass (see `failing`).
+  static uint32_t FailingKey(uint32_t endpoint);
+  // Counters of one kind of entry (webhooks, enforcement, SMS).
   struct Counters {
     std::atomic<uint64_t> delivered{0};
     std::atomic<uint64_t> failed_attempts{0};

@@ -37,6 +37,27 @@ int QuietHours::MinutesUntilEnd(int minute_of_day) const {
   return ((end_minute - minute_of_day) % kMinutesPerDay + kMinutesPerDay) % kMinutesPerDay;
 }
 
+bool QuietHours::InsideAt(const Zone& zone, Millis now, Millis* ends_at) const {
+  const int minute = zone.MinuteOfDayAt(now);
+  if (!Contains(minute)) return false;
+  const int64_t ms_into_minute = ((now % 60000) + 60000) % 60000;
+  const Millis wall_end = now + MinutesUntilEnd(minute) * 60000LL - ms_into_minute;
+  Millis end = wall_end - (zone.OffsetSecondsAt(wall_end) - zone.OffsetSecondsAt(now)) * 1000LL;
+  if (end < wall_end && Contains(zone.MinuteOfDayAt(end))) {
+    // The end falls in the hour the clocks skip: the window ends when they jump. Bisect for the
+    // instant the offset changes: offset(lo) is the old one, offset(hi) the new one.
+    Millis lo = end, hi = wall_end;
+    const int new_offset = zone.OffsetSecondsAt(hi);
+    while (hi - lo > 1) {
+      const Millis mid = lo + (hi - lo) / 2;
+      (zone.OffsetSecondsAt(mid) == new_offset ? hi : lo) = mid;
+    }
+    end = Contains(zone.MinuteOfDayAt(hi)) ? wall_end : hi;
+  }
+  *ends_at = end;
+  return true;
+}
+
 std::string QuietHours::ToString() const {
   if (!enabled) return "off";
   return TimeOfDay(start_minute) + "-" + TimeOfDay(end_minute);

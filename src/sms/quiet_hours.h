@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "core/status.h"
+#include "core/timeutil.h"
 
 namespace ryuryo::sms {
 
@@ -27,6 +28,10 @@ struct QuietHours {
   bool Contains(int minute_of_day) const;
   // Minutes from `minute_of_day` until the window ends (0 when outside it).
   int MinutesUntilEnd(int minute_of_day) const;
+  // Whether instant `now` is inside the window in `zone`'s local time; if so, *ends_at is when it
+  // ends: at its end by the wall clock, which is an hour earlier or later in real time when the
+  // zone's offset changes before it (DST), or, when the clocks jump over the end, as they jump.
+  bool InsideAt(const Zone& zone, Millis now, Millis* ends_at) const;
   // "22:00-08:00", or "off".
   std::string ToString() const;
   friend bool operator==(const QuietHours&, const QuietHours&) = default;

@@ -179,10 +179,9 @@ LocalStamp LocalStampAt(const Zone& zone, Millis at) {
   const LocalDate d = zone.DateAt(at);
   s.month = d.month;
   s.day = d.day;
-  const int64_t secs = at / 1000 + zone.OffsetSecondsAt(at);
-  const int64_t of_day = ((secs % 86400) + 86400) % 86400;
-  s.hour = static_cast<int>(of_day / 3600);
-  s.minute = static_cast<int>(of_day % 3600 / 60);
+  const int minute_of_day = zone.MinuteOfDayAt(at);
+  s.hour = minute_of_day / 60;
+  s.minute = minute_of_day % 60;
   return s;
 }
 

@@ -588,20 +588,20 @@ Status Store::BuryOutbox(const OutboxEntry& e) {
   return FromRocks(db_->Write(wo, &wb), "outbox bury");
 }
 
-Status Store::CountDeadOutbox(uint64_t* count, const std::function<bool(uint32_t)>& which) {
+Status Store::CountDeadOutbox(uint64_t* count) {
   *count = 0;
+  return ForEachDeadOutbox([count](uint32_t) { ++*count; });
+}
+
+Status Store::ForEachDeadOutbox(const std::function<void(uint32_t endpoint)>& fn) {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_[kOutbox]));
   for (it->Seek(std::string(1, '\xff')); it->Valid(); it->Next()) {
-    if (which) {
-      // The key ends with the endpoint (OutboxKey: the event's sequence, then the endpoint).
-      const rocksdb::Slice key = it->key();
-      if (key.size() < 5) continue;
-      const auto* end = reinterpret_cast<const unsigned char*>(key.data() + key.size());
-      const uint32_t endpoint = (uint32_t{end[-4]} << 24) | (uint32_t{end[-3]} << 16) |
-                                (uint32_t{end[-2]} << 8) | uint32_t{end[-1]};
-      if (!which(endpoint)) continue;
-    }
-    ++*count;
+    // The key ends with the endpoint (OutboxKey: the event's sequence, then the endpoint).
+    const rocksdb::Slice key = it->key();
+    if (key.size() < 5) continue;
+    const auto* end = reinterpret_cast<const unsigned char*>(key.data() + key.size());
+    fn((uint32_t{end[-4]} << 24) | (uint32_t{end[-3]} << 16) | (uint32_t{end[-2]} << 8) |
+       uint32_t{end[-1]});
   }
   return FromRocks(it->status(), "counting the outbox");
 }

@@ -174,9 +174,9 @@ class Store {
   Status DeleteOutbox(const OutboxEntry& entry);
   // Moves an entry given up on out of the way of live ones (kept for operators).
   Status BuryOutbox(const OutboxEntry& entry);
-  // The entries given up on; with `which`, only those whose endpoint it accepts.
-  Status CountDeadOutbox(uint64_t* count,
-                         const std::function<bool(uint32_t endpoint)>& which = nullptr);
+  // The entries given up on: their number, or `fn` called with the endpoint of each.
+  Status CountDeadOutbox(uint64_t* count);
+  Status ForEachDeadOutbox(const std::function<void(uint32_t endpoint)>& fn);
 
   const StoreOptions& options() const { return options_; }
 
